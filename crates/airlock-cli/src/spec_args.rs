@@ -1,0 +1,147 @@
+//! The options that describe a sandbox, shared by every command that starts one, and their
+//! translation into a [`Spec`].
+
+use airlock::spec::{IdRange, NamespaceKind, NetMode, NsSource, Spec};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Keep the caller's namespace of this kind instead of a new one (repeatable): net, ipc,
+    /// uts, pid, cgroup, or user (root only; the payload then runs with real ids).
+    #[arg(long, value_name = "NS", value_parser = parse_shareable, help_heading = "Namespaces")]
+    pub share: Vec<NamespaceKind>,
+
+    /// Add a namespace that is not new by default: time.
+    #[arg(long, value_name = "NS", value_parser = parse_unshareable, help_heading = "Namespaces")]
+    pub unshare: Vec<NamespaceKind>,
+
+    /// The payload's uid inside the sandbox (default: yours). 0 is root inside the user
+    /// namespace, with no capabilities unless granted.
+    #[arg(long, value_name = "N", help_heading = "Identity")]
+    pub uid: Option<u32>,
+
+    /// The payload's gid inside the sandbox (default: yours).
+    #[arg(long, value_name = "N", help_heading = "Identity")]
+    pub gid: Option<u32>,
+
+    /// Map COUNT uids from INSIDE to OUTSIDE (repeatable). An ordinary user may map its own
+    /// uid and the ranges /etc/subuid gives it (through newuidmap).
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT", value_parser = parse_range, help_heading = "Identity")]
+    pub map_users: Vec<IdRange>,
+
+    /// Map COUNT gids from INSIDE to OUTSIDE (repeatable), from /etc/subgid for an ordinary user.
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT", value_parser = parse_range, help_heading = "Identity")]
+    pub map_groups: Vec<IdRange>,
+
+    /// Set an environment variable for the payload (repeatable). The environment starts clean:
+    /// PATH, HOME, USER, LOGNAME, TERM, LANG and LC_* only.
+    #[arg(short, long, value_name = "KEY=VALUE", value_parser = parse_env, help_heading = "Process")]
+    pub env: Vec<(String, String)>,
+
+    /// Copy one of your environment variables to the payload (repeatable).
+    #[arg(long, value_name = "KEY", help_heading = "Process")]
+    pub env_keep: Vec<String>,
+
+    /// The payload's working directory inside the sandbox (default: yours when the sandbox
+    /// has it, else /).
+    #[arg(long, value_name = "DIR", help_heading = "Process")]
+    pub chdir: Option<PathBuf>,
+
+    /// The sandbox's host name (default: airlock).
+    #[arg(long, value_name = "NAME", help_heading = "Process")]
+    pub hostname: Option<String>,
+
+    /// Run the payload itself as PID 1, without airlock's init. The payload must then reap
+    /// its own orphans, and signals it has no handler for are ignored.
+    #[arg(long, help_heading = "Process")]
+    pub as_pid_1: bool,
+
+    /// Give the payload a terminal of its own, relayed to yours in raw mode.
+    #[arg(short, long, help_heading = "Process")]
+    pub tty: bool,
+
+    /// The sandbox's network: none (only lo, the default) or host (yours).
+    #[arg(long, value_name = "MODE", value_parser = parse_net, help_heading = "Network")]
+    pub net: Option<NetMode>,
+}
+
+impl SpecArgs {
+    /// Builds the spec these options describe, running `command`.
+    pub fn to_spec(&self, command: &[String]) -> Spec {
+        let mut spec = Spec::for_command(command.iter().cloned());
+        for kind in &self.share {
+            if let Some(source) = spec.namespaces.source_mut(*kind) {
+                *source = NsSource::Shared;
+            } else if *kind == NamespaceKind::Net {
+                spec.network.mode = NetMode::Host;
+            }
+        }
+        for kind in &self.unshare {
+            if let Some(source) = spec.namespaces.source_mut(*kind) {
+                *source = NsSource::New;
+            }
+        }
+        spec.identity.uid = self.uid;
+        spec.identity.gid = self.gid;
+        spec.identity.uid_map = self.map_users.clone();
+        spec.identity.gid_map = self.map_groups.clone();
+
+        spec.process.env = self.env.iter().cloned().collect();
+        spec.process.env_keep = self.env_keep.clone();
+        spec.process.chdir = self.chdir.clone();
+        spec.process.hostname = self.hostname.clone();
+        spec.process.as_pid_1 = self.as_pid_1;
+        spec.process.tty = self.tty;
+        if let Some(mode) = &self.net {
+            spec.network.mode = mode.clone();
+        }
+        spec
+    }
+}
+
+const SHAREABLE: [NamespaceKind; 6] = [
+    NamespaceKind::Net,
+    NamespaceKind::Ipc,
+    NamespaceKind::Uts,
+    NamespaceKind::Pid,
+    NamespaceKind::Cgroup,
+    NamespaceKind::User,
+];
+
+fn parse_shareable(text: &str) -> Result<NamespaceKind, String> {
+    NamespaceKind::parse(text)
+        .filter(|kind| SHAREABLE.contains(kind))
+        .ok_or_else(|| "expected one of net, ipc, uts, pid, cgroup, user".to_string())
+}
+
+fn parse_unshareable(text: &str) -> Result<NamespaceKind, String> {
+    match NamespaceKind::parse(text) {
+        Some(NamespaceKind::Time) => Ok(NamespaceKind::Time),
+        Some(_) => Err("every other namespace is new by default; only time can be added".to_string()),
+        None => Err("expected time".to_string()),
+    }
+}
+
+fn parse_range(text: &str) -> Result<IdRange, String> {
+    text.parse::<IdRange>().map_err(|error| match error {
+        airlock::spec::SpecError::Invalid { why, .. } => why,
+        other => other.to_string(),
+    })
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some(("", _)) => Err("the variable name before '=' is empty".to_string()),
+        Some((key, value)) => Ok((key.to_string(), value.to_string())),
+        None => Err("expected KEY=VALUE".to_string()),
+    }
+}
+
+fn parse_net(text: &str) -> Result<NetMode, String> {
+    match text {
+        "none" => Ok(NetMode::None),
+        "host" => Ok(NetMode::Host),
+        _ => Err("expected none or host".to_string()),
+    }
+}

@@ -1,0 +1,144 @@
+//! Inside the new namespaces: the ordered setup, then exec.
+//!
+//! The cloned process waits for the supervisor's `Continue`, takes its ids, brings up the
+//! network, builds the mounts and sets the host name. Then it forks the payload and becomes
+//! init (PID 1), or with `--as-pid-1` it execs the payload itself. The payload's own steps
+//! (capabilities, rlimits, no_new_privs, Landlock, seccomp, exec) are in [`payload`].
+
+mod env;
+mod exec;
+mod identity;
+mod network;
+pub(crate) mod payload;
+pub(crate) mod terminal;
+
+use crate::error::describe;
+use crate::launch::channel::{Channel, Step, ToSandbox, ToSupervisor};
+use crate::spec::validate::ResolvedIds;
+use crate::spec::{Caller, NsSource, Spec};
+use std::os::fd::RawFd;
+
+/// The data the cloned process reads from its copy of the supervisor's memory.
+pub(crate) struct Context<'a> {
+    pub spec: &'a Spec,
+    pub ids: &'a ResolvedIds,
+    pub caller: &'a Caller,
+    pub keep_fds: &'a [RawFd],
+    pub channel: Channel,
+    /// The caller's environment, for `--env-keep` and the defaults of `TERM` and `LANG`.
+    pub caller_env: &'a [(String, String)],
+}
+
+/// A failed step and what went wrong, in the words of the final error message.
+#[derive(Debug)]
+pub(crate) struct SetupError {
+    pub step: Step,
+    pub message: String,
+}
+
+impl SetupError {
+    pub fn new(step: Step, message: impl Into<String>) -> SetupError {
+        SetupError {
+            step,
+            message: message.into(),
+        }
+    }
+
+    pub fn into_message(self) -> ToSupervisor {
+        ToSupervisor::SetupFailed {
+            step: self.step,
+            message: self.message,
+        }
+    }
+}
+
+/// Attaches a step and a description ("cannot mount proc on /proc") to a failed call.
+pub(crate) trait AtStep<T> {
+    fn at(self, step: Step, what: impl FnOnce() -> String) -> Result<T, SetupError>;
+}
+
+impl<T> AtStep<T> for std::io::Result<T> {
+    fn at(self, step: Step, what: impl FnOnce() -> String) -> Result<T, SetupError> {
+        self.map_err(|error| SetupError::new(step, format!("{}: {}", what(), describe(&error))))
+    }
+}
+
+impl<T> AtStep<T> for rustix::io::Result<T> {
+    fn at(self, step: Step, what: impl FnOnce() -> String) -> Result<T, SetupError> {
+        self.map_err(std::io::Error::from).at(step, what)
+    }
+}
+
+impl<T> AtStep<T> for nix::Result<T> {
+    fn at(self, step: Step, what: impl FnOnce() -> String) -> Result<T, SetupError> {
+        self.map_err(std::io::Error::from).at(step, what)
+    }
+}
+
+/// Runs the sandbox side to the end: it never returns.
+pub(crate) fn main(context: Context<'_>) -> ! {
+    let failure = run(&context);
+    if let ToSupervisor::SetupFailed { step, message } = &failure {
+        tracing::debug!(%step, %message, "setup failed");
+    }
+    let code = match &failure {
+        ToSupervisor::ExecFailed { code, .. } => i32::from(*code),
+        _ => 125,
+    };
+    // If the supervisor is gone there is nobody to tell.
+    let _ = context.channel.send(&failure);
+    exit_now(code)
+}
+
+/// Sets the sandbox up and starts the payload; returns only the failure to report.
+fn run(context: &Context<'_>) -> ToSupervisor {
+    if let Err(error) = prepare_sandbox(context) {
+        return error.into_message();
+    }
+    if context.spec.process.as_pid_1 {
+        payload::exec_payload(context, None)
+    } else {
+        crate::init::run(context)
+    }
+}
+
+/// The steps shared by init and the payload: ids, network, mounts, host name.
+fn prepare_sandbox(context: &Context<'_>) -> Result<(), SetupError> {
+    // The supervisor's death must end the sandbox: SIGKILL reaches even PID 1 when the
+    // kernel sends it on the parent's exit.
+    crate::sys::set_parent_death_signal(libc::SIGKILL)
+        .at(Step::Start, || "cannot tie the sandbox to airlock's life".into())?;
+    match context.channel.recv::<ToSandbox>() {
+        Ok(Some(ToSandbox::Continue)) => {}
+        // The supervisor gave up, or died, before the sandbox was ready.
+        Ok(None) | Err(_) => exit_now(125),
+    }
+    tracing::debug!("sandbox setup starts");
+
+    rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
+    identity::become_ids(context.ids)?;
+    if matches!(context.spec.network.mode, crate::spec::NetMode::None) {
+        network::loopback_up()?;
+    }
+    crate::fs::setup(context)?;
+    if context.spec.namespaces.uts == NsSource::New {
+        let hostname = context.spec.process.hostname();
+        rustix::system::sethostname(hostname.as_bytes())
+            .at(Step::Hostname, || format!("cannot set the host name to {hostname}"))?;
+    }
+    if context.spec.namespaces.time == NsSource::New {
+        // Processes forked or exec'd after this call run in the new time namespace.
+        // SAFETY: NEWTIME does not unshare the descriptor table, and this process has one
+        // thread, so no other thread can observe the change.
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }
+            .at(Step::TimeNamespace, || "cannot create a time namespace".into())?;
+    }
+    Ok(())
+}
+
+/// Ends the process at once, as the child of a fork must: no atexit handlers or buffers
+/// copied from the parent run.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes no pointers and never returns.
+    unsafe { libc::_exit(code) }
+}

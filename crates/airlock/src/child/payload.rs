@@ -1,0 +1,87 @@
+//! The payload's own steps, after the mounts and before `execve`: its session and
+//! terminal, environment, working directory, signals, descriptors, then capabilities,
+//! rlimits, no_new_privs, Landlock and seccomp, in that order, so the seccomp filter does not
+//! see the setup's own system calls.
+
+use super::{env, exec, terminal, AtStep, Context, SetupError};
+use crate::launch::channel::{Step, ToSupervisor};
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+/// Prepares and executes the payload. Returns only on failure, with the message for the
+/// supervisor.
+pub(crate) fn exec_payload(context: &Context<'_>, terminal: Option<&Path>) -> ToSupervisor {
+    let (env, path_var) = match prepare(context, terminal) {
+        Ok(prepared) => prepared,
+        Err(error) => return error.into_message(),
+    };
+    let failure = exec::execute(&context.spec.process.command, &env, &path_var);
+    ToSupervisor::ExecFailed {
+        code: failure.code,
+        message: failure.message,
+    }
+}
+
+/// Runs every step before `execve`; returns the environment and the `PATH` to search.
+fn prepare(context: &Context<'_>, terminal: Option<&Path>) -> Result<(Vec<CString>, String), SetupError> {
+    if !context.spec.process.as_pid_1 {
+        // A session of its own, so it has no controlling terminal to push input into.
+        rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
+    }
+    if let Some(slave) = terminal {
+        terminal::attach(slave)?;
+    }
+
+    let env = env::build(context.spec, context.caller, context.caller_env, context.ids.uid);
+    let path_var = env.get("PATH").cloned().unwrap_or_else(|| env::DEFAULT_PATH.to_string());
+    let env: Vec<CString> = env
+        .iter()
+        .map(|(key, value)| CString::new(format!("{key}={value}")))
+        .collect::<Result<_, _>>()
+        .map_err(|_| SetupError::new(Step::Environment, "an environment value contains a NUL byte"))?;
+
+    change_directory(context)?;
+    reset_signals();
+    pass_descriptors(context.keep_fds)?;
+    crate::security::restrict(context.spec)?;
+    Ok((env, path_var))
+}
+
+fn change_directory(context: &Context<'_>) -> Result<(), SetupError> {
+    match &context.spec.process.chdir {
+        Some(dir) => rustix::process::chdir(dir)
+            .at(Step::Start, || format!("cannot change to the working directory {}", dir.display())),
+        None => {
+            // The caller's directory when the sandbox has one at the same path, else /.
+            let fallback = PathBuf::from("/");
+            let dir = context.caller.cwd.as_ref().filter(|dir| dir.is_dir()).unwrap_or(&fallback);
+            if rustix::process::chdir(dir).is_err() {
+                rustix::process::chdir("/").at(Step::Start, || "cannot change to /".into())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Gives the payload default signal dispositions and an empty mask, whatever airlock's
+/// caller ignored or blocked: a trapped signal must reach the payload's handler.
+fn reset_signals() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for signal in Signal::iterator() {
+        if signal != Signal::SIGKILL && signal != Signal::SIGSTOP {
+            // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+            let _ = unsafe { sigaction(signal, &default) };
+        }
+    }
+    let _ = SigSet::empty().thread_set_mask();
+}
+
+/// Closes every descriptor above 2 at exec, except those the spec keeps.
+fn pass_descriptors(keep: &[i32]) -> Result<(), SetupError> {
+    crate::sys::cloexec_from(3).at(Step::Descriptors, || "cannot mark descriptors close-on-exec".into())?;
+    for &fd in keep {
+        crate::sys::clear_cloexec(fd).at(Step::Descriptors, || format!("cannot pass descriptor {fd}"))?;
+    }
+    Ok(())
+}

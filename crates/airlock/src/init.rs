@@ -1,0 +1,248 @@
+//! airlock's PID 1 inside the sandbox.
+//!
+//! Init forks the payload, then only waits: it reaps every process that ends in the
+//! sandbox (orphans are re-parented to it), forwards the signals the supervisor relays, and
+//! when the payload ends it reports the status and exits. A PID namespace ends with its
+//! init, so the kernel then kills whatever is left.
+
+use crate::child::{exit_now, payload, AtStep, Context, SetupError};
+use crate::launch::channel::{ExitStatus, Step, ToSupervisor};
+use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Signals the supervisor relays and init passes on to the payload.
+pub(crate) const FORWARDED: [Signal; 11] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+];
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// Starts the payload and waits for it; returns only a failure to report before the payload
+/// ran.
+pub(crate) fn run(context: &Context<'_>) -> ToSupervisor {
+    match start(context) {
+        Ok(never) => match never {},
+        Err(message) => message,
+    }
+}
+
+enum Never {}
+
+fn start(context: &Context<'_>) -> Result<Never, ToSupervisor> {
+    let signals = watch_signals().map_err(SetupError::into_message)?;
+    // With a shared PID namespace init is not PID 1, yet orphans must still come to it.
+    let _ = crate::sys::set_child_subreaper();
+
+    let terminal = if context.spec.process.tty {
+        let (master, slave) = crate::child::terminal::open().map_err(SetupError::into_message)?;
+        context
+            .channel
+            .send_with_fd(&ToSupervisor::Terminal, Some(master.as_fd()))
+            .at(Step::Terminal, || "cannot hand the pseudo-terminal to airlock".into())
+            .map_err(SetupError::into_message)?;
+        Some(slave)
+    } else {
+        None
+    };
+
+    let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .at(Step::Fork, || "cannot create the payload's report pipe".into())
+        .map_err(SetupError::into_message)?;
+
+    // SAFETY: init is single-threaded, so the child may run arbitrary code after fork.
+    let payload = match unsafe { libc::fork() } {
+        -1 => {
+            return Err(SetupError::new(Step::Fork, format!("cannot fork the payload: {}", crate::error::describe(&std::io::Error::last_os_error()))).into_message());
+        }
+        0 => {
+            drop(report_read);
+            let failure = payload::exec_payload(context, terminal.as_deref());
+            report_to_init(report_write, &failure)
+        }
+        pid => Pid::from_raw(pid),
+    };
+    drop(report_write);
+
+    if let Some(failure) = read_report(report_read) {
+        let _ = waitpid(payload, None);
+        return Err(failure);
+    }
+    let _ = context.channel.send(&ToSupervisor::Started { pid: payload.as_raw() });
+    drop_privileges();
+
+    let status = wait_for_payload(payload, signals);
+    let _ = context.channel.send(&ToSupervisor::Exited(status));
+    kill_descendants();
+    exit_now(status.code())
+}
+
+/// Blocks the forwarded signals and SIGCHLD and returns a descriptor that reads them.
+///
+/// The kernel drops a signal sent to a namespace's PID 1 when its handler is the default.
+/// So each forwarded signal gets a handler that does nothing, and because the signals are
+/// blocked, init reads them from the descriptor instead.
+fn watch_signals() -> Result<SignalFd, SetupError> {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let handler = SigAction::new(SigHandler::Handler(ignore_signal), SaFlags::SA_RESTART, SigSet::empty());
+    for signal in FORWARDED {
+        mask.add(signal);
+        // SAFETY: the handler does nothing, which is async-signal-safe.
+        unsafe { sigaction(signal, &handler) }.at(Step::Start, || format!("cannot handle {signal}"))?;
+    }
+    mask.thread_block().at(Step::Start, || "cannot block signals in init".into())?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).at(Step::Start, || "cannot read signals in init".into())
+}
+
+/// Sends the payload's failure to init through the report pipe, then exits with the code
+/// `airlock` will use.
+fn report_to_init(pipe: OwnedFd, failure: &ToSupervisor) -> ! {
+    let code = match failure {
+        ToSupervisor::ExecFailed { code, .. } => i32::from(*code),
+        _ => 125,
+    };
+    if let Ok(bytes) = serde_json::to_vec(failure) {
+        let _ = rustix::io::write(&pipe, &bytes);
+    }
+    exit_now(code)
+}
+
+/// Reads what the payload reported before exec: nothing (the pipe closed on a successful
+/// exec) or the failure.
+fn read_report(pipe: OwnedFd) -> Option<ToSupervisor> {
+    let mut bytes = Vec::new();
+    let _ = std::fs::File::from(pipe).read_to_end(&mut bytes);
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        SetupError::new(Step::Fork, "the payload sent a malformed report").into_message()
+    }))
+}
+
+/// Drops init's capabilities once the payload runs, except CAP_KILL in the permitted set.
+///
+/// Init needs none of them. But holding one the payload lacks keeps the payload (same uid,
+/// same user namespace) from attaching to init with ptrace or reading its `/proc` files,
+/// because the kernel allows that only when the tracer's capabilities cover the target's. airlock's
+/// supervisor outside still can, because it owns the user namespace. Init stays dumpable for
+/// that reason.
+fn drop_privileges() {
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    let sets = CapabilitySets {
+        effective: CapabilitySet::empty(),
+        permitted: CapabilitySet::KILL,
+        inheritable: CapabilitySet::empty(),
+    };
+    let _ = rustix::thread::set_capabilities(None, sets);
+}
+
+/// Reaps every child and forwards signals until the payload ends; returns its status.
+fn wait_for_payload(payload: Pid, signals: SignalFd) -> ExitStatus {
+    loop {
+        let info = match signals.read_signal() {
+            Ok(Some(info)) => info,
+            Ok(None) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => {
+                // Without the signal descriptor init can still wait, but not forward.
+                return blocking_wait(payload);
+            }
+        };
+        let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
+        match signal {
+            Signal::SIGCHLD => {
+                if let Some(status) = reap(payload) {
+                    return status;
+                }
+            }
+            // The payload leads its own session, where the kernel ignores terminal stop
+            // signals, so a stop request becomes SIGSTOP for its whole process group.
+            Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU => {
+                let _ = kill(Pid::from_raw(-payload.as_raw()), Signal::SIGSTOP);
+            }
+            Signal::SIGCONT => {
+                let _ = kill(Pid::from_raw(-payload.as_raw()), Signal::SIGCONT);
+            }
+            other => {
+                let _ = kill(payload, other);
+            }
+        }
+    }
+}
+
+/// Reaps every child that has ended; returns the payload's status once it has.
+fn reap(payload: Pid) -> Option<ExitStatus> {
+    let mut payload_status = None;
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return payload_status,
+            Ok(status) => {
+                if status.pid() == Some(payload) {
+                    payload_status = ExitStatus::from_wait(status);
+                }
+            }
+        }
+    }
+}
+
+fn blocking_wait(payload: Pid) -> ExitStatus {
+    loop {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(status) if status.pid() == Some(payload) => {
+                if let Some(status) = ExitStatus::from_wait(status) {
+                    return status;
+                }
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return ExitStatus::Exited(125),
+        }
+    }
+}
+
+/// Kills what is left of the payload's processes when init is not the namespace's PID 1
+/// (a shared PID namespace); as PID 1 the kernel does this when init exits.
+fn kill_descendants() {
+    if rustix::process::getpid().as_raw_nonzero().get() == 1 {
+        return;
+    }
+    // Bounded: each round kills the current children and reaps them.
+    for _ in 0..100 {
+        let children = children_of_self();
+        if children.is_empty() {
+            return;
+        }
+        for child in children {
+            let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
+        }
+        while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+    }
+}
+
+fn children_of_self() -> Vec<i32> {
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect()
+}

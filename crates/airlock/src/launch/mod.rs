@@ -1,0 +1,193 @@
+//! The supervisor side: clone into new namespaces, write the id maps, hand over, then wait.
+
+pub mod channel;
+mod idmap;
+mod namespaces;
+mod signals;
+mod status;
+mod supervise;
+mod terminal;
+
+use crate::error::Error;
+use crate::spec::{Caller, Spec};
+use crate::sys::{self, Forked};
+use channel::{Channel, ExitStatus, ToSandbox, ToSupervisor};
+use std::os::fd::{OwnedFd, RawFd};
+
+pub use status::StatusWriter;
+
+/// How the caller wants one launch run, beyond what the spec describes.
+#[derive(Debug, Default, Clone)]
+pub struct LaunchOptions {
+    /// Descriptors of the caller's that the payload keeps (every other one above 2 is closed).
+    pub keep_fds: Vec<RawFd>,
+    /// A descriptor that receives one JSON object per line at start and at exit.
+    pub status_fd: Option<RawFd>,
+}
+
+/// How a sandbox's payload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: ExitStatus,
+}
+
+/// A started sandbox whose payload runs.
+pub struct Sandbox {
+    pid: i32,
+    pidfd: OwnedFd,
+    channel: Channel,
+    signals: signals::Forwarder,
+    terminal: Option<terminal::Relay>,
+    status: Option<StatusWriter>,
+    as_pid_1: bool,
+}
+
+impl Sandbox {
+    /// The sandbox's first process (init, or the payload with `--as-pid-1`) as the host sees it.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Waits for the payload to end, relaying signals and the terminal meanwhile.
+    pub fn wait(self) -> Result<Outcome, Error> {
+        supervise::wait(self)
+    }
+}
+
+/// Starts `spec`'s payload in a new sandbox and returns once it runs.
+///
+/// The spec is validated first, so a bad spec creates nothing. Blocks the signals the
+/// supervisor forwards (TERM, INT, HUP, QUIT, USR1, USR2, WINCH, CONT and the terminal
+/// stop signals) for the calling thread until [`Sandbox::wait`] returns.
+///
+/// # Panics
+/// Never on bad input; a multi-threaded caller is rejected with an error instead, because
+/// forking a multi-threaded process is unsound.
+pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
+    let caller = Caller::current();
+    spec.validate(&caller)?;
+    let ids = spec.resolve_ids(&caller)?;
+    check_descriptors(options)?;
+    if thread_count() != 1 {
+        return Err(Error::io(
+            "cannot launch a sandbox",
+            std::io::Error::other("the calling process has several threads; launch from a single-threaded process"),
+        ));
+    }
+
+    let forwarder = signals::Forwarder::install().map_err(|error| Error::io("cannot set up signal forwarding", error))?;
+    let (supervisor_end, sandbox_end) = Channel::pair().map_err(|error| Error::io("cannot create the sync channel", error))?;
+    let caller_env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+        .collect();
+    let joined = namespaces::JoinGuard::enter(spec)?;
+
+    tracing::debug!(flags = format_args!("{:#x}", namespaces::clone_flags(spec)), "cloning the sandbox");
+    // SAFETY: checked above that this process has a single thread.
+    let forked = unsafe { sys::clone3(namespaces::clone_flags(spec), None) };
+    let (pid, pidfd) = match forked {
+        Err(error) => return Err(Error::io("cannot create the sandbox's namespaces", error)),
+        Ok(Forked::Child) => {
+            drop(supervisor_end);
+            crate::child::main(crate::child::Context {
+                spec,
+                ids: &ids,
+                caller: &caller,
+                keep_fds: &options.keep_fds,
+                channel: sandbox_end,
+                caller_env: &caller_env,
+            })
+        }
+        Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
+    };
+    drop(sandbox_end);
+    joined.leave()?;
+
+    let mut sandbox = Sandbox {
+        pid,
+        pidfd,
+        channel: supervisor_end,
+        signals: forwarder,
+        terminal: None,
+        status: options.status_fd.map(StatusWriter::new),
+        as_pid_1: spec.process.as_pid_1,
+    };
+    if let Err(error) = hand_over(&mut sandbox, &ids) {
+        sandbox.kill_and_reap();
+        return Err(error);
+    }
+    Ok(sandbox)
+}
+
+/// Does the host-side setup, lets the sandbox continue and waits until its payload runs.
+fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds) -> Result<(), Error> {
+    if !ids.uid_map.is_empty() {
+        idmap::write(sandbox.pid, ids)?;
+    }
+    sandbox
+        .channel
+        .send(&ToSandbox::Continue)
+        .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+
+    loop {
+        let received = sandbox
+            .channel
+            .recv_with_fd::<ToSupervisor>()
+            .map_err(|error| Error::io("cannot read from the sandbox", error))?;
+        match received {
+            Some((ToSupervisor::Terminal, Some(master))) => {
+                sandbox.terminal = Some(
+                    terminal::Relay::start(master).map_err(|error| Error::io("cannot relay the terminal", error))?,
+                );
+            }
+            Some((ToSupervisor::Started { pid }, _)) => {
+                tracing::debug!(pid, "payload started");
+                break;
+            }
+            Some((ToSupervisor::SetupFailed { step, message }, _)) => return Err(Error::Setup { step, message }),
+            Some((ToSupervisor::ExecFailed { code, message }, _)) => return Err(Error::Exec { code, message }),
+            // With --as-pid-1 the payload's exec closes the channel: that is the start.
+            None if sandbox.as_pid_1 => break,
+            None => {
+                return Err(Error::Setup {
+                    step: channel::Step::Start,
+                    message: "the sandbox ended during its setup without saying why".into(),
+                })
+            }
+            Some((other, _)) => tracing::debug!(?other, "unexpected message during setup"),
+        }
+    }
+    if let Some(status) = &mut sandbox.status {
+        status.started(sandbox.pid);
+    }
+    Ok(())
+}
+
+impl Sandbox {
+    /// Ends the sandbox at once and reaps its first process.
+    pub(crate) fn kill_and_reap(&mut self) {
+        let _ = rustix::process::pidfd_send_signal(&self.pidfd, rustix::process::Signal::KILL);
+        let _ = rustix::process::waitid(
+            rustix::process::WaitId::PidFd(std::os::fd::AsFd::as_fd(&self.pidfd)),
+            rustix::process::WaitIdOptions::EXITED,
+        );
+    }
+}
+
+fn check_descriptors(options: &LaunchOptions) -> Result<(), Error> {
+    let named = options.keep_fds.iter().map(|fd| (*fd, "--keep-fd")).chain(options.status_fd.map(|fd| (fd, "--json-status-fd")));
+    for (fd, option) in named {
+        if fd < 0 || !sys::fd_is_open(fd) {
+            return Err(Error::Spec(crate::spec::SpecError::invalid(
+                "descriptor",
+                fd,
+                format!("{option} names a descriptor that is not open in airlock's caller"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|dir| dir.count()).unwrap_or(1)
+}

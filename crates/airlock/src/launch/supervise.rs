@@ -1,0 +1,140 @@
+//! The supervisor's wait loop: forward signals, relay the terminal, collect the payload's
+//! status, and reap the sandbox.
+
+use super::channel::{ExitStatus, ToSupervisor};
+use super::{Outcome, Sandbox};
+use crate::error::Error;
+use nix::sys::signal::Signal;
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::process::{WaitId, WaitIdOptions};
+use std::os::fd::AsFd;
+
+pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
+    let mut reported: Option<ExitStatus> = None;
+    let mut channel_open = !sandbox.as_pid_1;
+
+    loop {
+        let stdin = rustix::stdio::stdin();
+        let mut fds = vec![
+            PollFd::new(&sandbox.signals.fd, PollFlags::IN),
+            PollFd::new(&sandbox.pidfd, PollFlags::IN),
+        ];
+        let channel_index = channel_open.then(|| {
+            fds.push(PollFd::new(&sandbox.channel, PollFlags::IN));
+            fds.len() - 1
+        });
+        let (mut master_index, mut stdin_index) = (None, None);
+        if let Some(relay) = &sandbox.terminal {
+            if relay.master_open() {
+                let mut flags = PollFlags::IN;
+                if relay.wants_to_write() {
+                    flags |= PollFlags::OUT;
+                }
+                fds.push(PollFd::from_borrowed_fd(relay.master(), flags));
+                master_index = Some(fds.len() - 1);
+            }
+            if relay.wants_input() {
+                fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
+                stdin_index = Some(fds.len() - 1);
+            }
+        }
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(error) => return Err(Error::io("cannot wait for the sandbox", error.into())),
+        }
+        let ready: Vec<PollFlags> = fds.iter().map(|fd| fd.revents()).collect();
+        drop(fds);
+        let readable = |index: Option<usize>| index.is_some_and(|i| !ready[i].is_empty());
+
+        if !ready[0].is_empty() {
+            forward_signals(&mut sandbox);
+        }
+        if readable(channel_index) {
+            match sandbox.channel.recv::<ToSupervisor>() {
+                Ok(Some(ToSupervisor::Exited(status))) => reported = Some(status),
+                Ok(Some(other)) => tracing::debug!(?other, "unexpected message from the sandbox"),
+                Ok(None) | Err(_) => channel_open = false,
+            }
+        }
+        if let Some(relay) = &mut sandbox.terminal {
+            if let Some(index) = master_index {
+                if ready[index].contains(PollFlags::OUT) {
+                    relay.write_input();
+                }
+                if ready[index].intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+                    relay.copy_output();
+                }
+            }
+            if readable(stdin_index) {
+                relay.read_input();
+            }
+        }
+        if !ready[1].is_empty() {
+            break;
+        }
+    }
+
+    let waited = reap(&sandbox)?;
+    if channel_open && reported.is_none() {
+        // Init sends the payload's status just before it exits; it may still be queued.
+        if let Ok(Some(ToSupervisor::Exited(status))) = sandbox.channel.recv::<ToSupervisor>() {
+            reported = Some(status);
+        }
+    }
+    if let Some(relay) = &mut sandbox.terminal {
+        relay.drain();
+    }
+    sandbox.terminal = None;
+
+    let status = reported.unwrap_or(waited);
+    if let Some(writer) = &mut sandbox.status {
+        writer.exited(status, None);
+    }
+    Ok(Outcome { status })
+}
+
+fn reap(sandbox: &Sandbox) -> Result<ExitStatus, Error> {
+    let status = rustix::process::waitid(WaitId::PidFd(sandbox.pidfd.as_fd()), WaitIdOptions::EXITED)
+        .map_err(|error| Error::io("cannot reap the sandbox", error.into()))?;
+    let status = status.ok_or_else(|| Error::io("cannot reap the sandbox", std::io::Error::other("no status")))?;
+    Ok(if let Some(code) = status.exit_status() {
+        ExitStatus::Exited(code)
+    } else if let Some(signal) = status.terminating_signal() {
+        ExitStatus::Signaled(signal)
+    } else {
+        ExitStatus::Exited(125)
+    })
+}
+
+/// Relays the signals airlock received to the sandbox.
+fn forward_signals(sandbox: &mut Sandbox) {
+    while let Ok(Some(info)) = sandbox.signals.fd.read_signal() {
+        let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
+        match signal {
+            Signal::SIGWINCH if sandbox.terminal.is_some() => {
+                if let Some(relay) = &sandbox.terminal {
+                    relay.resize();
+                }
+            }
+            Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU => {
+                // Stop the payload, then airlock itself, so the caller's shell sees a stopped
+                // job; SIGCONT later wakes both.
+                let stop = if sandbox.as_pid_1 { Signal::SIGSTOP } else { signal };
+                send(sandbox, stop);
+                let _ = nix::sys::signal::raise(Signal::SIGSTOP);
+            }
+            other => send(sandbox, other),
+        }
+    }
+}
+
+fn send(sandbox: &Sandbox, signal: Signal) {
+    // SAFETY: every nix Signal is a valid signal number for rustix.
+    let signal = unsafe { rustix::process::Signal::from_raw_unchecked(signal as i32) };
+    if let Err(error) = rustix::process::pidfd_send_signal(&sandbox.pidfd, signal) {
+        tracing::debug!(%error, "cannot forward a signal");
+    }
+}

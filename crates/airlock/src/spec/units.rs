@@ -1,0 +1,1 @@
+//! Sizes (`64M`) and durations (`30s`) as users write them.
