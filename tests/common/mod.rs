@@ -234,3 +234,59 @@ pub fn host_mounts() -> Vec<String> {
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines().map(|line| serde_json::from_str(line).expect("status line is JSON")).collect()
 }
+
+/// The prefix that runs a command as `who` from a root shell: nothing for root, `setpriv`
+/// for the test user.
+pub fn as_user_prefix(who: As) -> String {
+    match who {
+        As::Root => String::new(),
+        As::User => {
+            let (uid, gid) = test_user_ids();
+            format!("setpriv --reuid={uid} --regid={gid} --clear-groups --reset-env --")
+        }
+    }
+}
+
+/// Runs `script` with `sh` in a mount namespace of its own, as root, so it can set up
+/// mounts around an airlock run without touching the host's mount table. `$AIRLOCK` is the
+/// binary and `$AS` the prefix that runs a command as `who`.
+pub fn in_private_mounts(who: As, script: &str) -> Output {
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "--", "sh", "-euc", script]);
+    command.env_clear();
+    command.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    command.env("AIRLOCK", airlock_bin());
+    command.env("AS", as_user_prefix(who));
+    command.current_dir("/");
+    run_command(command)
+}
+
+/// A temporary directory the test user can enter, removed on drop.
+pub fn shared_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("airlock-test-").tempdir_in("/tmp").unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// Gives the test user ownership of `path`, so a rootless sandbox can write to it.
+pub fn give_to(who: As, path: &Path) {
+    if who == As::User {
+        let (uid, gid) = test_user_ids();
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    }
+}
+
+/// A minimal system for grants-only sandboxes: /usr read-only and the merged-/usr links.
+pub fn system() -> Vec<String> {
+    let mut args = vec!["--ro-bind".into(), "/usr".into(), "/usr".into()];
+    for dir in ["bin", "sbin", "lib", "lib64"] {
+        let path = Path::new("/").join(dir);
+        match std::fs::read_link(&path) {
+            Ok(target) => args.extend(["--symlink".into(), target.display().to_string(), path.display().to_string()]),
+            Err(_) if path.is_dir() => args.extend(["--ro-bind".into(), path.display().to_string(), path.display().to_string()]),
+            Err(_) => {}
+        }
+    }
+    args
+}
+

@@ -1,23 +1,29 @@
 //! The `airlock` command.
 
 mod cli;
+mod grants;
 mod spec_args;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 /// The exit status for a sandbox that could not be set up, bad options included.
 const SETUP_FAILED: u8 = 125;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let matches = match cli::Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => return usage_error(error),
+    };
+    let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
     init_logging(cli.verbose);
 
+    let (_, sub_matches) = matches.subcommand().expect("clap requires a subcommand");
     let result = match &cli.command {
-        cli::Command::Run(args) => run(args),
+        cli::Command::Run(args) => run(args, sub_matches),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -28,8 +34,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &cli::RunArgs) -> Result<u8, airlock::Error> {
-    let spec = args.spec.to_spec(&args.command);
+fn run(args: &cli::RunArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::Error> {
+    let spec = args.spec.to_spec(&args.command, matches).map_err(usage)?;
     let options = airlock::LaunchOptions {
         keep_fds: args.keep_fd.clone(),
         status_fd: args.json_status_fd,
@@ -59,20 +65,35 @@ fn usage_error(error: clap::Error) -> ExitCode {
     }
 }
 
+/// Sends logs to standard error when asked: `-v` for info, `-vv` for debug, or
+/// `AIRLOCK_LOG` with a filter such as `debug` or `airlock=debug,warn`.
 fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("AIRLOCK_LOG") {
-        Ok(filter) if !filter.is_empty() => EnvFilter::new(filter),
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter: Targets = match std::env::var("AIRLOCK_LOG") {
+        Ok(filter) if !filter.is_empty() => match filter.parse() {
+            Ok(filter) => filter,
+            Err(error) => {
+                eprintln!("airlock: invalid AIRLOCK_LOG {filter:?}: {error}; logging stays off");
+                return;
+            }
+        },
         _ => match verbose {
             0 => return,
-            1 => EnvFilter::new("airlock=info"),
-            _ => EnvFilter::new("airlock=debug"),
+            1 => "airlock=info".parse().expect("a valid filter"),
+            _ => "airlock=debug".parse().expect("a valid filter"),
         },
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let colors = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let format = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(colors)
         .without_time()
-        .with_target(false)
-        .init();
+        .with_target(false);
+    tracing_subscriber::registry().with(format).with(filter).init();
+}
+
+/// An error in the options that clap cannot see, such as a --size without a --tmpfs.
+fn usage(message: String) -> airlock::Error {
+    airlock::Error::Spec(airlock::spec::SpecError::Conflict(message))
 }

@@ -61,14 +61,18 @@ pub struct SpecArgs {
     #[arg(short, long, help_heading = "Process")]
     pub tty: bool,
 
+    #[command(flatten)]
+    pub grants: crate::grants::GrantArgs,
+
     /// The sandbox's network: none (only lo, the default) or host (yours).
     #[arg(long, value_name = "MODE", value_parser = parse_net, help_heading = "Network")]
     pub net: Option<NetMode>,
 }
 
 impl SpecArgs {
-    /// Builds the spec these options describe, running `command`.
-    pub fn to_spec(&self, command: &[String]) -> Spec {
+    /// Builds the spec these options describe, running `command`; `matches` gives the order
+    /// of the filesystem grants.
+    pub fn to_spec(&self, command: &[String], matches: &clap::ArgMatches) -> Result<Spec, String> {
         let mut spec = Spec::for_command(command.iter().cloned());
         for kind in &self.share {
             if let Some(source) = spec.namespaces.source_mut(*kind) {
@@ -96,7 +100,9 @@ impl SpecArgs {
         if let Some(mode) = &self.net {
             spec.network.mode = mode.clone();
         }
-        spec
+        spec.filesystem.rootfs = self.grants.rootfs.clone().map(|dir| std::path::absolute(&dir).unwrap_or(dir));
+        spec.filesystem.mounts = crate::grants::mounts(matches)?;
+        Ok(spec)
     }
 }
 

@@ -83,6 +83,7 @@ fn start(context: &Context<'_>) -> Result<Never, ToSupervisor> {
     }
     let _ = context.channel.send(&ToSupervisor::Started { pid: payload.as_raw() });
     drop_privileges();
+    crate::sys::release_code_pages();
 
     let status = wait_for_payload(payload, signals);
     let _ = context.channel.send(&ToSupervisor::Exited(status));

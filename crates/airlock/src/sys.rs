@@ -1,5 +1,6 @@
 //! The few raw system calls that neither `rustix` nor `nix` wraps: `clone3` with a pidfd and
-//! a target cgroup, and `close_range` with `CLOSE_RANGE_CLOEXEC`; also small `prctl` wrappers.
+//! a target cgroup, `mount_setattr`, and `close_range` with `CLOSE_RANGE_CLOEXEC`. Also small
+//! `prctl` wrappers.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -68,6 +69,50 @@ pub unsafe fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<F
             pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
         }),
     }
+}
+
+/// `struct mount_attr` of `linux/mount.h`.
+#[repr(C)]
+#[derive(Default)]
+pub struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// Changes mount attributes of the mount at `dirfd`/`path`, and of every mount below it
+/// when `recursive`.
+pub fn mount_setattr(
+    dirfd: BorrowedFd<'_>,
+    path: &std::ffi::CStr,
+    recursive: bool,
+    attr: &MountAttr,
+) -> io::Result<()> {
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: `path` is NUL-terminated and `attr` is a valid mount_attr of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd.as_raw_fd(),
+            path.as_ptr(),
+            flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Marks every descriptor from `first` up close-on-exec.
@@ -141,3 +186,38 @@ pub const NO_CAPABILITIES: rustix::thread::CapabilitySets = rustix::thread::Capa
     permitted: rustix::thread::CapabilitySet::empty(),
     inheritable: rustix::thread::CapabilitySet::empty(),
 };
+
+extern "C" {
+    /// Start of the executable's first segment, defined by the linker.
+    static __executable_start: u8;
+    /// End of the executable's text, defined by the linker.
+    static etext: u8;
+}
+
+/// Drops this process's mappings of airlock's own read-only segments (code and constants)
+/// and tells the kernel to map them back one page at a time.
+///
+/// A long-waiting process (the supervisor, init) has most of the binary mapped after its
+/// setup, because every fault maps the cached pages around it too; resident memory is what
+/// users count per sandbox. The pages stay in the page cache, so the few the wait loop needs
+/// come back at the cost of a minor fault each. The range holds only read-only, never-written
+/// file pages, so dropping them loses nothing.
+pub fn release_code_pages() {
+    let page = 4096usize;
+    // Both symbols are defined by the linker for every ELF executable; only their addresses
+    // are taken, which needs no unsafe code.
+    let (start, end) = (&raw const __executable_start as usize, &raw const etext as usize);
+    let start = start & !(page - 1);
+    let end = (end + page - 1) & !(page - 1);
+    if end <= start {
+        return;
+    }
+    // SAFETY: the range covers the binary's read-only segments, which are file-backed and
+    // never written: MADV_DONTNEED only drops their page table entries, and MADV_RANDOM only
+    // changes how later faults read ahead. Code keeps running because a fault maps any
+    // dropped page back from the page cache.
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM);
+        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+    }
+}

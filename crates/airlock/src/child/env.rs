@@ -74,15 +74,10 @@ mod tests {
     use super::*;
 
     fn caller() -> Caller {
-        Caller {
-            uid: 4242,
-            gid: 4242,
-            user_name: Some("tester".into()),
-            home: Some("/home/tester".into()),
-            cwd: None,
-            subuids: vec![],
-            subgids: vec![],
-        }
+        let mut caller = Caller::with_ranges(4242, 4242, vec![], vec![]);
+        caller.user_name = Some("tester".into());
+        caller.home = Some("/home/tester".into());
+        caller
     }
 
     #[test]

@@ -65,16 +65,28 @@ fn change_directory(context: &Context<'_>) -> Result<(), SetupError> {
 
 /// Gives the payload default signal dispositions and an empty mask, whatever airlock's
 /// caller ignored or blocked: a trapped signal must reach the payload's handler.
+///
+/// `execve` resets every handled signal to its default already; only ignored ones survive
+/// it, so only those (read from `/proc/self/status` in one go) are reset here.
 fn reset_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    let ignored = ignored_signals().unwrap_or(u64::MAX);
     for signal in Signal::iterator() {
-        if signal != Signal::SIGKILL && signal != Signal::SIGSTOP {
+        let bit = 1u64 << (signal as i32 - 1);
+        if ignored & bit != 0 && signal != Signal::SIGKILL && signal != Signal::SIGSTOP {
             // SAFETY: installing SIG_DFL runs no code of ours in signal context.
             let _ = unsafe { sigaction(signal, &default) };
         }
     }
     let _ = SigSet::empty().thread_set_mask();
+}
+
+/// The mask of ignored signals, from the `SigIgn` line of `/proc/self/status`.
+fn ignored_signals() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("SigIgn:"))?;
+    u64::from_str_radix(line.trim_start_matches("SigIgn:").trim(), 16).ok()
 }
 
 /// Closes every descriptor above 2 at exec, except those the spec keeps.

@@ -10,6 +10,7 @@ use rustix::process::{WaitId, WaitIdOptions};
 use std::os::fd::AsFd;
 
 pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
+    crate::sys::release_code_pages();
     let mut reported: Option<ExitStatus> = None;
     let mut channel_open = !sandbox.as_pid_1;
 

@@ -11,31 +11,62 @@ pub struct Caller {
     pub user_name: Option<String>,
     pub home: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
-    pub subuids: Vec<(u32, u32)>,
-    pub subgids: Vec<(u32, u32)>,
+    /// Subordinate uid and gid ranges, read on first use: only mapping ranges needs them.
+    subordinate: std::cell::OnceCell<SubordinateIds>,
 }
+
+/// Ranges of `/etc/subuid` and `/etc/subgid`, as (start, count) pairs.
+type SubordinateIds = (Vec<(u32, u32)>, Vec<(u32, u32)>);
 
 impl Caller {
     /// Describes the current process, reading the subordinate id files it may use.
     pub fn current() -> Caller {
         let uid = rustix::process::geteuid().as_raw();
         let gid = rustix::process::getegid().as_raw();
-        let user_name = user_name_of(uid);
-        let subuids = subordinate_ranges(Path::new("/etc/subuid"), uid, user_name.as_deref());
-        let subgids = subordinate_ranges(Path::new("/etc/subgid"), uid, user_name.as_deref());
         Caller {
             uid,
             gid,
-            user_name,
+            user_name: user_name_of(uid),
             home: std::env::var_os("HOME").map(PathBuf::from),
             cwd: std::env::current_dir().ok(),
-            subuids,
-            subgids,
+            subordinate: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Describes a caller with the given subordinate id ranges, for tests.
+    pub fn with_ranges(uid: u32, gid: u32, subuids: Vec<(u32, u32)>, subgids: Vec<(u32, u32)>) -> Caller {
+        Caller {
+            uid,
+            gid,
+            user_name: None,
+            home: None,
+            cwd: None,
+            subordinate: std::cell::OnceCell::from((subuids, subgids)),
         }
     }
 
     pub fn is_root(&self) -> bool {
         self.uid == 0
+    }
+
+    /// The caller's ranges in `/etc/subuid`.
+    pub fn subuids(&self) -> &[(u32, u32)] {
+        &self.subordinate_ranges().0
+    }
+
+    /// The caller's ranges in `/etc/subgid`.
+    pub fn subgids(&self) -> &[(u32, u32)] {
+        &self.subordinate_ranges().1
+    }
+
+    fn subordinate_ranges(&self) -> &SubordinateIds {
+        self.subordinate.get_or_init(|| {
+            let name = self.user_name.as_deref();
+            (
+                subordinate_ranges(Path::new("/etc/subuid"), self.uid, name),
+                subordinate_ranges(Path::new("/etc/subgid"), self.uid, name),
+            )
+        })
     }
 }
 
@@ -94,6 +125,7 @@ impl Spec {
         self.validate_namespaces(caller)?;
         self.resolve_ids(caller)?;
         self.validate_process()?;
+        self.filesystem.validate()?;
         Ok(())
     }
 
@@ -183,8 +215,8 @@ impl Spec {
         let own_ids_only = own_only(&identity.uid_map, caller.uid) && own_only(&identity.gid_map, caller.gid);
         let use_helpers = !caller.is_root() && !own_ids_only;
         if use_helpers {
-            check_owned("uid", "/etc/subuid", &identity.uid_map, caller.uid, &caller.subuids, caller)?;
-            check_owned("gid", "/etc/subgid", &identity.gid_map, caller.gid, &caller.subgids, caller)?;
+            check_owned("uid", "/etc/subuid", &identity.uid_map, caller.uid, caller.subuids(), caller)?;
+            check_owned("gid", "/etc/subgid", &identity.gid_map, caller.gid, caller.subgids(), caller)?;
         }
         let (uid, uid_map) = resolve_map("uid", identity.uid, &identity.uid_map, caller.uid)?;
         let (gid, gid_map) = resolve_map("gid", identity.gid, &identity.gid_map, caller.gid)?;
@@ -281,15 +313,9 @@ mod tests {
     use super::*;
 
     fn caller(uid: u32) -> Caller {
-        Caller {
-            uid,
-            gid: uid,
-            user_name: Some("tester".into()),
-            home: None,
-            cwd: None,
-            subuids: vec![(100000, 65536)],
-            subgids: vec![(100000, 65536)],
-        }
+        let mut caller = Caller::with_ranges(uid, uid, vec![(100000, 65536)], vec![(100000, 65536)]);
+        caller.user_name = Some("tester".into());
+        caller
     }
 
     #[test]
