@@ -255,6 +255,8 @@ fn sigkill_of_airlock_ends_sandbox(#[values(As::Root, As::User)] who: As) {
             if libc::dup2(raw, 5) == -1 {
                 return Err(std::io::Error::last_os_error());
             }
+            // dup2 onto itself keeps close-on-exec, so clear it explicitly.
+            libc::fcntl(5, libc::F_SETFD, 0);
             Ok(())
         });
     }

@@ -64,6 +64,30 @@ pub struct SpecArgs {
     #[command(flatten)]
     pub grants: crate::grants::GrantArgs,
 
+    /// Grant the payload a capability (repeatable), such as NET_BIND_SERVICE. By default it has
+    /// none, also as uid 0 inside.
+    #[arg(long, value_name = "CAP", value_parser = parse_capability, help_heading = "Security")]
+    pub cap_add: Vec<String>,
+
+    /// Take a capability back that --cap-add or a profile granted (repeatable).
+    #[arg(long, value_name = "CAP", value_parser = parse_capability, help_heading = "Security")]
+    pub cap_drop: Vec<String>,
+
+    /// The seccomp filter: default (denies module loading, kexec, bpf, perf events, keyrings,
+    /// io_uring, mounts, new user namespaces, terminal injection, 32-bit and x32 calls, ...),
+    /// unconfined, or the path of an OCI/Docker JSON profile.
+    #[arg(long, value_name = "MODE|FILE", value_parser = parse_seccomp, help_heading = "Security")]
+    pub seccomp: Option<airlock::spec::SeccompMode>,
+
+    /// Let the payload create user namespaces, which the default seccomp filter refuses.
+    #[arg(long, help_heading = "Security")]
+    pub allow_userns: bool,
+
+    /// Landlock: auto (use it when the kernel has it, the default), required (refuse to start
+    /// without it) or off.
+    #[arg(long, value_name = "MODE", value_parser = parse_landlock, help_heading = "Security")]
+    pub landlock: Option<airlock::spec::LandlockMode>,
+
     /// The sandbox's network: none (only lo, the default) or host (yours).
     #[arg(long, value_name = "MODE", value_parser = parse_net, help_heading = "Network")]
     pub net: Option<NetMode>,
@@ -99,6 +123,15 @@ impl SpecArgs {
         spec.process.tty = self.tty;
         if let Some(mode) = &self.net {
             spec.network.mode = mode.clone();
+        }
+        spec.security.cap_add = self.cap_add.clone();
+        spec.security.cap_drop = self.cap_drop.clone();
+        if let Some(mode) = &self.seccomp {
+            spec.security.seccomp = mode.clone();
+        }
+        spec.security.allow_userns = self.allow_userns;
+        if let Some(mode) = self.landlock {
+            spec.security.landlock = mode;
         }
         spec.filesystem.rootfs = self.grants.rootfs.clone().map(|dir| std::path::absolute(&dir).unwrap_or(dir));
         spec.filesystem.mounts = crate::grants::mounts(matches)?;
@@ -149,5 +182,31 @@ fn parse_net(text: &str) -> Result<NetMode, String> {
         "none" => Ok(NetMode::None),
         "host" => Ok(NetMode::Host),
         _ => Err("expected none or host".to_string()),
+    }
+}
+
+fn parse_capability(text: &str) -> Result<String, String> {
+    airlock::spec::parse_capability(text).map_err(|error| match error {
+        airlock::spec::SpecError::Invalid { why, .. } => why,
+        other => other.to_string(),
+    })
+}
+
+fn parse_seccomp(text: &str) -> Result<airlock::spec::SeccompMode, String> {
+    use airlock::spec::SeccompMode;
+    Ok(match text {
+        "default" => SeccompMode::Default,
+        "unconfined" => SeccompMode::Unconfined,
+        path => SeccompMode::Profile(std::path::absolute(path).map_err(|error| error.to_string())?),
+    })
+}
+
+fn parse_landlock(text: &str) -> Result<airlock::spec::LandlockMode, String> {
+    use airlock::spec::LandlockMode;
+    match text {
+        "auto" => Ok(LandlockMode::Auto),
+        "required" => Ok(LandlockMode::Required),
+        "off" => Ok(LandlockMode::Off),
+        _ => Err("expected auto, required or off".to_string()),
     }
 }

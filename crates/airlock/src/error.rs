@@ -10,6 +10,9 @@ pub enum Error {
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),
 
+    #[error(transparent)]
+    Seccomp(#[from] crate::security::SeccompError),
+
     /// A setup step failed inside the sandbox or in the supervisor.
     #[error("{message}")]
     Setup { step: Step, message: String },

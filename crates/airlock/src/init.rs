@@ -7,6 +7,7 @@
 
 use crate::child::{exit_now, payload, AtStep, Context, SetupError};
 use crate::launch::channel::{ExitStatus, Step, ToSupervisor};
+use crate::spec::Mount;
 use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -33,8 +34,8 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// Starts the payload and waits for it; returns only a failure to report before the payload
 /// ran.
-pub(crate) fn run(context: &Context<'_>) -> ToSupervisor {
-    match start(context) {
+pub(crate) fn run(context: &Context<'_>, mounts: &[Mount]) -> ToSupervisor {
+    match start(context, mounts) {
         Ok(never) => match never {},
         Err(message) => message,
     }
@@ -42,7 +43,7 @@ pub(crate) fn run(context: &Context<'_>) -> ToSupervisor {
 
 enum Never {}
 
-fn start(context: &Context<'_>) -> Result<Never, ToSupervisor> {
+fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor> {
     let signals = watch_signals().map_err(SetupError::into_message)?;
     // With a shared PID namespace init is not PID 1, yet orphans must still come to it.
     let _ = crate::sys::set_child_subreaper();
@@ -70,16 +71,29 @@ fn start(context: &Context<'_>) -> Result<Never, ToSupervisor> {
         }
         0 => {
             drop(report_read);
-            let failure = payload::exec_payload(context, terminal.as_deref());
-            report_to_init(report_write, &failure)
+            let report = |message: &ToSupervisor| write_report(&report_write, message);
+            let failure = payload::exec_payload(context, terminal.as_deref(), mounts, &report);
+            write_report(&report_write, &failure);
+            let code = match failure {
+                ToSupervisor::ExecFailed { code, .. } => i32::from(code),
+                _ => 125,
+            };
+            exit_now(code)
         }
         pid => Pid::from_raw(pid),
     };
     drop(report_write);
 
-    if let Some(failure) = read_report(report_read) {
-        let _ = waitpid(payload, None);
-        return Err(failure);
+    for message in read_reports(report_read) {
+        match message {
+            ToSupervisor::Applied(_) => {
+                let _ = context.channel.send(&message);
+            }
+            failure => {
+                let _ = waitpid(payload, None);
+                return Err(failure);
+            }
+        }
     }
     let _ = context.channel.send(&ToSupervisor::Started { pid: payload.as_raw() });
     drop_privileges();
@@ -109,30 +123,27 @@ fn watch_signals() -> Result<SignalFd, SetupError> {
     SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).at(Step::Start, || "cannot read signals in init".into())
 }
 
-/// Sends the payload's failure to init through the report pipe, then exits with the code
-/// `airlock` will use.
-fn report_to_init(pipe: OwnedFd, failure: &ToSupervisor) -> ! {
-    let code = match failure {
-        ToSupervisor::ExecFailed { code, .. } => i32::from(*code),
-        _ => 125,
-    };
-    if let Ok(bytes) = serde_json::to_vec(failure) {
-        let _ = rustix::io::write(&pipe, &bytes);
+/// Writes one message for init into the report pipe, as a line of JSON.
+fn write_report(pipe: &OwnedFd, message: &ToSupervisor) {
+    if let Ok(mut line) = serde_json::to_vec(message) {
+        line.push(b'\n');
+        let _ = rustix::io::write(pipe, &line);
     }
-    exit_now(code)
 }
 
-/// Reads what the payload reported before exec: nothing (the pipe closed on a successful
-/// exec) or the failure.
-fn read_report(pipe: OwnedFd) -> Option<ToSupervisor> {
+/// Reads what the payload reported before exec, up to the end of file that its exec (or
+/// exit) causes: what was applied, and a failure if it did not start.
+fn read_reports(pipe: OwnedFd) -> Vec<ToSupervisor> {
     let mut bytes = Vec::new();
     let _ = std::fs::File::from(pipe).read_to_end(&mut bytes);
-    if bytes.is_empty() {
-        return None;
-    }
-    Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-        SetupError::new(Step::Fork, "the payload sent a malformed report").into_message()
-    }))
+    bytes
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_slice(line)
+                .unwrap_or_else(|_| SetupError::new(Step::Fork, "the payload sent a malformed report").into_message())
+        })
+        .collect()
 }
 
 /// Drops init's capabilities once the payload runs, except CAP_KILL in the permitted set.

@@ -22,7 +22,7 @@ mod error;
 mod fs;
 mod init;
 pub mod launch;
-mod security;
+pub mod security;
 pub mod spec;
 mod sys;
 

@@ -180,13 +180,6 @@ pub fn set_securebits(bits: u32) -> io::Result<()> {
 
 pub const SECBIT_NO_SETUID_FIXUP: u32 = 1 << 2;
 
-/// Capability sets with nothing in them.
-pub const NO_CAPABILITIES: rustix::thread::CapabilitySets = rustix::thread::CapabilitySets {
-    effective: rustix::thread::CapabilitySet::empty(),
-    permitted: rustix::thread::CapabilitySet::empty(),
-    inheritable: rustix::thread::CapabilitySet::empty(),
-};
-
 extern "C" {
     /// Start of the executable's first segment, defined by the linker.
     static __executable_start: u8;

@@ -27,6 +27,8 @@ pub(crate) struct Context<'a> {
     pub channel: Channel,
     /// The caller's environment, for `--env-keep` and the defaults of `TERM` and `LANG`.
     pub caller_env: &'a [(String, String)],
+    /// The compiled seccomp filter, built before the clone so a bad profile fails early.
+    pub filter: Option<&'a [crate::security::seccomp::Instruction]>,
 }
 
 /// A failed step and what went wrong, in the words of the final error message.
@@ -92,18 +94,23 @@ pub(crate) fn main(context: Context<'_>) -> ! {
 
 /// Sets the sandbox up and starts the payload; returns only the failure to report.
 fn run(context: &Context<'_>) -> ToSupervisor {
-    if let Err(error) = prepare_sandbox(context) {
-        return error.into_message();
-    }
+    let mounts = match prepare_sandbox(context) {
+        Ok(mounts) => mounts,
+        Err(error) => return error.into_message(),
+    };
     if context.spec.process.as_pid_1 {
-        payload::exec_payload(context, None)
+        let report = |message: &ToSupervisor| {
+            let _ = context.channel.send(message);
+        };
+        payload::exec_payload(context, None, &mounts, &report)
     } else {
-        crate::init::run(context)
+        crate::init::run(context, &mounts)
     }
 }
 
-/// The steps shared by init and the payload: ids, network, mounts, host name.
-fn prepare_sandbox(context: &Context<'_>) -> Result<(), SetupError> {
+/// The steps shared by init and the payload: ids, network, mounts, host name. Returns the
+/// grants that were mounted.
+fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, SetupError> {
     // The supervisor's death must end the sandbox: SIGKILL reaches even PID 1 when the
     // kernel sends it on the parent's exit.
     crate::sys::set_parent_death_signal(libc::SIGKILL)
@@ -120,7 +127,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<(), SetupError> {
     if matches!(context.spec.network.mode, crate::spec::NetMode::None) {
         network::loopback_up()?;
     }
-    crate::fs::setup(context)?;
+    let mounts = crate::fs::setup(context)?;
     if context.spec.namespaces.uts == NsSource::New {
         let hostname = context.spec.process.hostname();
         rustix::system::sethostname(hostname.as_bytes())
@@ -133,7 +140,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<(), SetupError> {
         unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }
             .at(Step::TimeNamespace, || "cannot create a time namespace".into())?;
     }
-    Ok(())
+    Ok(mounts)
 }
 
 /// Ends the process at once, as the child of a fork must: no atexit handlers or buffers

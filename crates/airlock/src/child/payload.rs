@@ -6,12 +6,14 @@
 use super::{env, exec, terminal, AtStep, Context, SetupError};
 use crate::launch::channel::{Step, ToSupervisor};
 use std::ffi::CString;
+use crate::spec::Mount;
 use std::path::{Path, PathBuf};
 
-/// Prepares and executes the payload. Returns only on failure, with the message for the
-/// supervisor.
-pub(crate) fn exec_payload(context: &Context<'_>, terminal: Option<&Path>) -> ToSupervisor {
-    let (env, path_var) = match prepare(context, terminal) {
+/// Prepares and executes the payload. `mounts` are the grants that were mounted; `report`
+/// sends what was applied on its way to the supervisor. Returns only on failure, with the
+/// message for the supervisor.
+pub(crate) fn exec_payload(context: &Context<'_>, terminal: Option<&Path>, mounts: &[Mount], report: &dyn Fn(&ToSupervisor)) -> ToSupervisor {
+    let (env, path_var) = match prepare(context, terminal, mounts, report) {
         Ok(prepared) => prepared,
         Err(error) => return error.into_message(),
     };
@@ -23,7 +25,7 @@ pub(crate) fn exec_payload(context: &Context<'_>, terminal: Option<&Path>) -> To
 }
 
 /// Runs every step before `execve`; returns the environment and the `PATH` to search.
-fn prepare(context: &Context<'_>, terminal: Option<&Path>) -> Result<(Vec<CString>, String), SetupError> {
+fn prepare(context: &Context<'_>, terminal: Option<&Path>, mounts: &[Mount], report: &dyn Fn(&ToSupervisor)) -> Result<(Vec<CString>, String), SetupError> {
     if !context.spec.process.as_pid_1 {
         // A session of its own, so it has no controlling terminal to push input into.
         rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
@@ -43,7 +45,8 @@ fn prepare(context: &Context<'_>, terminal: Option<&Path>) -> Result<(Vec<CStrin
     change_directory(context)?;
     reset_signals();
     pass_descriptors(context.keep_fds)?;
-    crate::security::restrict(context.spec)?;
+    let applied = crate::security::restrict(context.spec, context.ids.uid, mounts, context.filter)?;
+    report(&ToSupervisor::Applied(applied));
     Ok((env, path_var))
 }
 

@@ -30,8 +30,9 @@ use std::path::Path;
 
 pub(crate) use default_view::mounts as default_view;
 
-/// Builds the sandbox's file system and switches to it.
-pub(crate) fn setup(context: &Context<'_>) -> Result<(), SetupError> {
+/// Builds the sandbox's file system and switches to it; returns the grants that were
+/// mounted (optional ones whose source was missing are left out).
+pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
     mount_api::make_all_private().at(Step::Mounts, || "cannot make the sandbox's mounts private".into())?;
 
     let spec = context.spec;
@@ -47,16 +48,22 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<(), SetupError> {
     let root = attach_staging(root_tree)?;
 
     let resolver = Resolver::new(root.as_fd());
-    for (mount, prepared) in plan.iter().zip(prepared) {
+    let mut mounted = Vec::with_capacity(plan.len());
+    for (mount, prepared) in plan.into_iter().zip(prepared) {
         tracing::debug!(?mount, "applying grant");
-        apply(&resolver, mount, prepared, context)?;
+        if matches!(prepared, Prepared::Skipped) {
+            continue;
+        }
+        apply(&resolver, &mount, prepared, context)?;
+        mounted.push(mount);
     }
     if spec.filesystem.rootfs.is_none() {
         // Only the grants are writable; the tmpfs that holds their mount points is not.
         mount_api::set_flags(root.as_fd(), Flags { read_only: true, ..Flags::NONE }, false)
             .at(Step::Mounts, || "cannot make the root read-only".into())?;
     }
-    switch_root(root.as_fd())
+    switch_root(root.as_fd())?;
+    Ok(mounted)
 }
 
 /// The grants to apply: the spec's own, or the default view when it grants nothing.

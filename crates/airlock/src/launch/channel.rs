@@ -45,6 +45,8 @@ pub enum ToSupervisor {
     Exited(ExitStatus),
     /// The pseudo-terminal's controlling side arrives with this message as a descriptor.
     Terminal,
+    /// The restrictions the payload runs under, sent just before its exec.
+    Applied(crate::security::Applied),
 }
 
 /// One step of the sandbox's ordered setup, named in error messages.

@@ -40,12 +40,18 @@ pub struct Sandbox {
     terminal: Option<terminal::Relay>,
     status: Option<StatusWriter>,
     as_pid_1: bool,
+    applied: Option<crate::security::Applied>,
 }
 
 impl Sandbox {
     /// The sandbox's first process (init, or the payload with `--as-pid-1`) as the host sees it.
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// The restrictions the payload runs under, as it reported them before its exec.
+    pub fn applied(&self) -> Option<&crate::security::Applied> {
+        self.applied.as_ref()
     }
 
     /// Waits for the payload to end, relaying signals and the terminal meanwhile.
@@ -68,6 +74,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     spec.validate(&caller)?;
     let ids = spec.resolve_ids(&caller)?;
     check_descriptors(options)?;
+    let filter = crate::security::seccomp::build(spec)?;
     if thread_count() != 1 {
         return Err(Error::io(
             "cannot launch a sandbox",
@@ -96,6 +103,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 keep_fds: &options.keep_fds,
                 channel: sandbox_end,
                 caller_env: &caller_env,
+                filter: filter.as_deref(),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -111,6 +119,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         terminal: None,
         status: options.status_fd.map(StatusWriter::new),
         as_pid_1: spec.process.as_pid_1,
+        applied: None,
     };
     if let Err(error) = hand_over(&mut sandbox, &ids) {
         sandbox.kill_and_reap();
@@ -140,6 +149,7 @@ fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds) ->
                     terminal::Relay::start(master).map_err(|error| Error::io("cannot relay the terminal", error))?,
                 );
             }
+            Some((ToSupervisor::Applied(applied), _)) => sandbox.applied = Some(applied),
             Some((ToSupervisor::Started { pid }, _)) => {
                 tracing::debug!(pid, "payload started");
                 break;
@@ -158,7 +168,7 @@ fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds) ->
         }
     }
     if let Some(status) = &mut sandbox.status {
-        status.started(sandbox.pid);
+        status.started(sandbox.pid, sandbox.applied.as_ref());
     }
     Ok(())
 }

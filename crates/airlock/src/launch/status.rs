@@ -23,7 +23,7 @@ impl StatusWriter {
     }
 
     /// Reports the start: the sandbox's PID as the host sees it and its namespace ids.
-    pub fn started(&mut self, pid: i32) {
+    pub fn started(&mut self, pid: i32, applied: Option<&crate::security::Applied>) {
         let mut namespaces = Map::new();
         for kind in NamespaceKind::ALL {
             // The time namespace init created applies to its children only.
@@ -35,7 +35,7 @@ impl StatusWriter {
                 namespaces.insert(kind.proc_name().to_string(), json!(id));
             }
         }
-        self.write(json!({ "event": "start", "pid": pid, "namespaces": namespaces }));
+        self.write(json!({ "event": "start", "pid": pid, "namespaces": namespaces, "applied": applied }));
     }
 
     /// Reports the end: the exit code, and the signal when one killed the payload.

@@ -126,6 +126,7 @@ impl Spec {
         self.resolve_ids(caller)?;
         self.validate_process()?;
         self.filesystem.validate()?;
+        self.security.validate()?;
         Ok(())
     }
 
