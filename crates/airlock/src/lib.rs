@@ -22,6 +22,7 @@ mod error;
 mod fs;
 mod init;
 pub mod launch;
+pub mod net;
 pub mod security;
 pub mod spec;
 mod sys;

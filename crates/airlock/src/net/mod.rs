@@ -1,0 +1,1 @@
+//! Networking: netlink for links, addresses and routes, and nf_tables rules.
