@@ -41,6 +41,11 @@ fn run(args: &cli::RunArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::E
         status_fd: args.json_status_fd,
     };
     let outcome = airlock::launch(&spec, &options)?.wait()?;
+    if let Some(limit) = outcome.limit {
+        if outcome.status.code() != 0 {
+            eprintln!("airlock: {limit}");
+        }
+    }
     Ok(outcome.status.code().clamp(0, 255) as u8)
 }
 

@@ -88,6 +88,53 @@ pub struct SpecArgs {
     #[arg(long, value_name = "MODE", value_parser = parse_landlock, help_heading = "Security")]
     pub landlock: Option<airlock::spec::LandlockMode>,
 
+    /// Maximum memory, such as 512M or 2G; past it the kernel's OOM killer ends the payload.
+    #[arg(long, value_name = "SIZE", value_parser = airlock::spec::units::parse_size, help_heading = "Limits")]
+    pub memory: Option<u64>,
+
+    /// Maximum memory plus swap, such as 1G (at least --memory).
+    #[arg(long, value_name = "SIZE", value_parser = airlock::spec::units::parse_size, help_heading = "Limits")]
+    pub memory_swap: Option<u64>,
+
+    /// Maximum number of processes and threads.
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub pids: Option<u64>,
+
+    /// CPU time per wall-clock time, as a number of CPUs, such as 0.5.
+    #[arg(long, value_name = "N.N", help_heading = "Limits")]
+    pub cpus: Option<airlock::spec::Cpus>,
+
+    /// Relative CPU weight, 1 to 10000 (100 is every cgroup's default).
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub cpu_weight: Option<u64>,
+
+    /// The CPUs the payload may run on, such as 0-1,3.
+    #[arg(long, value_name = "LIST", help_heading = "Limits")]
+    pub cpuset: Option<String>,
+
+    /// Relative I/O weight, 1 to 10000.
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub io_weight: Option<u64>,
+
+    /// Set a resource limit (repeatable): nofile, nproc, fsize, core, as, cpu, stack, memlock,
+    /// data, rss, locks, msgqueue, nice, rtprio, rttime, sigpending. Values are numbers,
+    /// "unlimited", or sizes such as 64M for byte limits; HARD defaults to SOFT.
+    #[arg(long, value_name = "NAME=SOFT[:HARD]", value_parser = parse_rlimit, help_heading = "Limits")]
+    pub rlimit: Vec<airlock::spec::Rlimit>,
+
+    /// Send SIGTERM to the payload after this time, such as 30s or 5m.
+    #[arg(long, value_name = "DURATION", value_parser = airlock::spec::units::parse_duration, help_heading = "Limits")]
+    pub timeout: Option<std::time::Duration>,
+
+    /// After --timeout's SIGTERM, kill everything left after this grace period (default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = airlock::spec::units::parse_duration, help_heading = "Limits")]
+    pub kill_after: Option<std::time::Duration>,
+
+    /// Create the sandbox's cgroup below this cgroup, relative to the root of each cgroup
+    /// hierarchy (default: airlock's own cgroup).
+    #[arg(long, value_name = "PATH", help_heading = "Limits")]
+    pub cgroup_parent: Option<PathBuf>,
+
     /// The sandbox's network: none (only lo, the default) or host (yours).
     #[arg(long, value_name = "MODE", value_parser = parse_net, help_heading = "Network")]
     pub net: Option<NetMode>,
@@ -133,6 +180,17 @@ impl SpecArgs {
         if let Some(mode) = self.landlock {
             spec.security.landlock = mode;
         }
+        spec.limits.memory = self.memory;
+        spec.limits.memory_swap = self.memory_swap;
+        spec.limits.pids = self.pids;
+        spec.limits.cpus = self.cpus;
+        spec.limits.cpu_weight = self.cpu_weight;
+        spec.limits.cpuset = self.cpuset.clone();
+        spec.limits.io_weight = self.io_weight;
+        spec.limits.rlimits = self.rlimit.clone();
+        spec.limits.timeout = self.timeout;
+        spec.limits.kill_after = self.kill_after;
+        spec.limits.cgroup_parent = self.cgroup_parent.clone();
         spec.filesystem.rootfs = self.grants.rootfs.clone().map(|dir| std::path::absolute(&dir).unwrap_or(dir));
         spec.filesystem.mounts = crate::grants::mounts(matches)?;
         Ok(spec)
@@ -209,4 +267,11 @@ fn parse_landlock(text: &str) -> Result<airlock::spec::LandlockMode, String> {
         "off" => Ok(LandlockMode::Off),
         _ => Err("expected auto, required or off".to_string()),
     }
+}
+
+fn parse_rlimit(text: &str) -> Result<airlock::spec::Rlimit, String> {
+    text.parse::<airlock::spec::Rlimit>().map_err(|error| match error {
+        airlock::spec::SpecError::Invalid { why, .. } => why,
+        other => other.to_string(),
+    })
 }

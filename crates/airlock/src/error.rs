@@ -13,6 +13,9 @@ pub enum Error {
     #[error(transparent)]
     Seccomp(#[from] crate::security::SeccompError),
 
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
+
     /// A setup step failed inside the sandbox or in the supervisor.
     #[error("{message}")]
     Setup { step: Step, message: String },

@@ -17,6 +17,7 @@
 //! The process that calls [`launch`] must be single-threaded, because the sandbox is a fork
 //! of it.
 
+pub mod cgroup;
 mod child;
 mod error;
 mod fs;
@@ -29,7 +30,7 @@ mod sys;
 
 pub use error::{describe, Error};
 pub use launch::channel::ExitStatus;
-pub use launch::{launch, LaunchOptions, Outcome, Sandbox};
+pub use launch::{launch, LaunchOptions, Limit, Outcome, Sandbox};
 pub use spec::Spec;
 
 /// Launches `spec` and waits for its payload, with default options.

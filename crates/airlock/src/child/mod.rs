@@ -29,6 +29,9 @@ pub(crate) struct Context<'a> {
     pub caller_env: &'a [(String, String)],
     /// The compiled seccomp filter, built before the clone so a bad profile fails early.
     pub filter: Option<&'a [crate::security::seccomp::Instruction]>,
+    /// The supervisor moves the sandbox into cgroups after `Continue`, and says when it is
+    /// done; nothing of the payload may start before.
+    pub cgroups_pending: bool,
 }
 
 /// A failed step and what went wrong, in the words of the final error message.
@@ -118,7 +121,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
     match context.channel.recv::<ToSandbox>() {
         Ok(Some(ToSandbox::Continue)) => {}
         // The supervisor gave up, or died, before the sandbox was ready.
-        Ok(None) | Err(_) => exit_now(125),
+        Ok(Some(_)) | Ok(None) | Err(_) => exit_now(125),
     }
     tracing::debug!("sandbox setup starts");
 
@@ -139,6 +142,20 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
         // thread, so no other thread can observe the change.
         unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }
             .at(Step::TimeNamespace, || "cannot create a time namespace".into())?;
+    }
+    if context.cgroups_pending {
+        match context.channel.recv::<ToSandbox>() {
+            Ok(Some(ToSandbox::InCgroups)) => {}
+            // The supervisor could not move the sandbox and will say why.
+            _ => exit_now(125),
+        }
+    }
+    if context.spec.namespaces.cgroup == NsSource::New {
+        // Now that the sandbox is in its cgroups, they become the namespace's root.
+        // SAFETY: NEWCGROUP does not unshare the descriptor table, and this process has one
+        // thread, so no other thread can observe the change.
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWCGROUP) }
+            .at(Step::Start, || "cannot create a cgroup namespace".into())?;
     }
     Ok(mounts)
 }

@@ -28,8 +28,11 @@ use rustix::net::{
 /// A message from the supervisor to the sandbox.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToSandbox {
-    /// The id maps, cgroup and host-side network are in place: go on with the setup.
+    /// The id maps and host-side network are in place: go on with the setup.
     Continue,
+    /// The sandbox is in its cgroups (sent after `Continue` when the supervisor moves it
+    /// there, which takes a while and overlaps with the sandbox's own setup).
+    InCgroups,
 }
 
 /// A message from the sandbox to the supervisor.

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::spec::{Caller, Spec};
 use crate::sys::{self, Forked};
 use channel::{Channel, ExitStatus, ToSandbox, ToSupervisor};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 
 pub use status::StatusWriter;
 
@@ -29,6 +29,53 @@ pub struct LaunchOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     pub status: ExitStatus,
+    /// The limit that ended it, or that it ran into, if any.
+    pub limit: Option<Limit>,
+}
+
+/// A limit a payload ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "limit")]
+pub enum Limit {
+    /// The cgroup memory limit: the kernel's OOM killer killed a process.
+    Memory { bytes: u64 },
+    /// The cgroup process limit refused a fork.
+    Pids { max: u64 },
+    /// `--timeout` passed; the timeout in milliseconds.
+    Timeout { milliseconds: u64 },
+    /// The CPU-time rlimit ended the payload.
+    CpuTime { seconds: u64 },
+}
+
+impl Limit {
+    /// A short name for JSON reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Limit::Memory { .. } => "memory",
+            Limit::Pids { .. } => "pids",
+            Limit::Timeout { .. } => "timeout",
+            Limit::CpuTime { .. } => "cpu-time",
+        }
+    }
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Memory { bytes } => write!(
+                f,
+                "out of memory: the payload reached the memory limit ({}) and the kernel killed it",
+                crate::spec::units::format_size(*bytes)
+            ),
+            Limit::Pids { max } => write!(f, "process limit reached: --pids {max} refused to start more processes"),
+            Limit::Timeout { milliseconds } => write!(
+                f,
+                "timed out after {}: the payload was stopped",
+                crate::spec::units::format_duration(std::time::Duration::from_millis(*milliseconds))
+            ),
+            Limit::CpuTime { seconds } => write!(f, "CPU-time rlimit reached: the payload used its {seconds} s of CPU"),
+        }
+    }
 }
 
 /// A started sandbox whose payload runs.
@@ -41,6 +88,8 @@ pub struct Sandbox {
     status: Option<StatusWriter>,
     as_pid_1: bool,
     applied: Option<crate::security::Applied>,
+    cgroups: Option<crate::cgroup::Cgroups>,
+    limits: crate::spec::Limits,
 }
 
 impl Sandbox {
@@ -52,6 +101,11 @@ impl Sandbox {
     /// The restrictions the payload runs under, as it reported them before its exec.
     pub fn applied(&self) -> Option<&crate::security::Applied> {
         self.applied.as_ref()
+    }
+
+    /// What the sandbox's cgroups have counted so far; all empty without cgroup limits.
+    pub fn usage(&self) -> crate::cgroup::Usage {
+        self.cgroups.as_ref().map(crate::cgroup::Cgroups::usage).unwrap_or_default()
     }
 
     /// Waits for the payload to end, relaying signals and the terminal meanwhile.
@@ -81,6 +135,9 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
             std::io::Error::other("the calling process has several threads; launch from a single-threaded process"),
         ));
     }
+    let cgroups = crate::cgroup::Cgroups::create(&spec.limits, &crate::cgroup::group_name())?;
+    let cgroup_dir = cgroups.as_ref().and_then(crate::cgroup::Cgroups::v2_directory);
+    let cgroups_pending = cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
 
     let forwarder = signals::Forwarder::install().map_err(|error| Error::io("cannot set up signal forwarding", error))?;
     let (supervisor_end, sandbox_end) = Channel::pair().map_err(|error| Error::io("cannot create the sync channel", error))?;
@@ -91,7 +148,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
 
     tracing::debug!(flags = format_args!("{:#x}", namespaces::clone_flags(spec)), "cloning the sandbox");
     // SAFETY: checked above that this process has a single thread.
-    let forked = unsafe { sys::clone3(namespaces::clone_flags(spec), None) };
+    let forked = unsafe { sys::clone3(namespaces::clone_flags(spec), cgroup_dir.as_ref().map(AsFd::as_fd)) };
     let (pid, pidfd) = match forked {
         Err(error) => return Err(Error::io("cannot create the sandbox's namespaces", error)),
         Ok(Forked::Child) => {
@@ -104,6 +161,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 channel: sandbox_end,
                 caller_env: &caller_env,
                 filter: filter.as_deref(),
+                cgroups_pending,
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -120,8 +178,10 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         status: options.status_fd.map(StatusWriter::new),
         as_pid_1: spec.process.as_pid_1,
         applied: None,
+        cgroups,
+        limits: spec.limits.clone(),
     };
-    if let Err(error) = hand_over(&mut sandbox, &ids) {
+    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_dir.is_some()) {
         sandbox.kill_and_reap();
         return Err(error);
     }
@@ -129,7 +189,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
 }
 
 /// Does the host-side setup, lets the sandbox continue and waits until its payload runs.
-fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds) -> Result<(), Error> {
+fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds, in_v2_cgroup: bool) -> Result<(), Error> {
     if !ids.uid_map.is_empty() {
         idmap::write(sandbox.pid, ids)?;
     }
@@ -137,6 +197,15 @@ fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds) ->
         .channel
         .send(&ToSandbox::Continue)
         .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+    // Moving a process between cgroups waits for the kernel's RCU grace period, so it is done
+    // while the sandbox builds its mounts.
+    if let Some(cgroups) = sandbox.cgroups.as_ref().filter(|cgroups| cgroups.needs_attach(in_v2_cgroup)) {
+        cgroups.attach(sandbox.pid, in_v2_cgroup)?;
+        sandbox
+            .channel
+            .send(&ToSandbox::InCgroups)
+            .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+    }
 
     loop {
         let received = sandbox
@@ -168,7 +237,8 @@ fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds) ->
         }
     }
     if let Some(status) = &mut sandbox.status {
-        status.started(sandbox.pid, sandbox.applied.as_ref());
+        let cgroups = sandbox.cgroups.as_ref().map(crate::cgroup::Cgroups::paths).unwrap_or_default();
+        status.started(sandbox.pid, sandbox.applied.as_ref(), &cgroups);
     }
     Ok(())
 }

@@ -7,11 +7,14 @@ use std::fs::File;
 use std::os::fd::AsFd;
 
 /// The `CLONE_NEW*` flags for the namespaces the sandbox gets new at clone time. The time
-/// namespace is created later by the sandbox itself, because `clone3` puts the child into a
-/// new time namespace at once, before anyone could set its clock offsets.
+/// and cgroup namespaces are created later by the sandbox itself: `clone3` would put the
+/// child into a new time namespace before anyone could set its clock offsets, and into a
+/// new cgroup namespace rooted at airlock's cgroup rather than the sandbox's.
 pub(crate) fn clone_flags(spec: &Spec) -> u64 {
     let mut flags = NamespaceKind::Mount.clone_flag();
-    for kind in [NamespaceKind::User, NamespaceKind::Pid, NamespaceKind::Ipc, NamespaceKind::Uts, NamespaceKind::Cgroup] {
+    // The cgroup namespace is created by the sandbox after the supervisor has moved it into
+    // its cgroups, so that cgroup is the namespace's root.
+    for kind in [NamespaceKind::User, NamespaceKind::Pid, NamespaceKind::Ipc, NamespaceKind::Uts] {
         if spec.namespaces.source(kind).is_new() {
             flags |= kind.clone_flag();
         }

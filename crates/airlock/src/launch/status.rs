@@ -23,7 +23,7 @@ impl StatusWriter {
     }
 
     /// Reports the start: the sandbox's PID as the host sees it and its namespace ids.
-    pub fn started(&mut self, pid: i32, applied: Option<&crate::security::Applied>) {
+    pub fn started(&mut self, pid: i32, applied: Option<&crate::security::Applied>, cgroups: &[std::path::PathBuf]) {
         let mut namespaces = Map::new();
         for kind in NamespaceKind::ALL {
             // The time namespace init created applies to its children only.
@@ -35,17 +35,18 @@ impl StatusWriter {
                 namespaces.insert(kind.proc_name().to_string(), json!(id));
             }
         }
-        self.write(json!({ "event": "start", "pid": pid, "namespaces": namespaces, "applied": applied }));
+        self.write(json!({ "event": "start", "pid": pid, "namespaces": namespaces, "applied": applied, "cgroups": cgroups }));
     }
 
     /// Reports the end: the exit code, and the signal when one killed the payload.
-    pub fn exited(&mut self, status: ExitStatus, reason: Option<&str>) {
+    pub fn exited(&mut self, status: ExitStatus, limit: Option<&super::Limit>) {
         let mut line = json!({ "event": "exit", "exit_code": status.code() });
         if let ExitStatus::Signaled(signal) = status {
             line["signal"] = json!(signal);
         }
-        if let Some(reason) = reason {
-            line["reason"] = json!(reason);
+        if let Some(limit) = limit {
+            line["reason"] = json!(limit.name());
+            line["limit"] = json!(limit);
         }
         self.write(line);
     }

@@ -2,7 +2,8 @@
 //! status, and reap the sandbox.
 
 use super::channel::{ExitStatus, ToSupervisor};
-use super::{Outcome, Sandbox};
+use super::{Limit, Outcome, Sandbox};
+use std::time::{Duration, Instant};
 use crate::error::Error;
 use nix::sys::signal::Signal;
 use rustix::event::{poll, PollFd, PollFlags};
@@ -13,8 +14,13 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
     crate::sys::release_code_pages();
     let mut reported: Option<ExitStatus> = None;
     let mut channel_open = !sandbox.as_pid_1;
+    let mut timer = Timer::new(&sandbox.limits);
 
     loop {
+        if let Some(signal) = timer.due() {
+            tracing::info!(%signal, "timeout: signalling the sandbox");
+            send(&sandbox, signal);
+        }
         let stdin = rustix::stdio::stdin();
         let mut fds = vec![
             PollFd::new(&sandbox.signals.fd, PollFlags::IN),
@@ -39,7 +45,11 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
                 stdin_index = Some(fds.len() - 1);
             }
         }
-        match poll(&mut fds, None) {
+        let timeout = timer.next_in().map(|left| rustix::time::Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
+        });
+        match poll(&mut fds, timeout.as_ref()) {
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => continue,
             Err(error) => return Err(Error::io("cannot wait for the sandbox", error.into())),
@@ -89,10 +99,14 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
     sandbox.terminal = None;
 
     let status = reported.unwrap_or(waited);
-    if let Some(writer) = &mut sandbox.status {
-        writer.exited(status, None);
+    let limit = limit_reached(&sandbox, status, timer.fired);
+    if let Some(cgroups) = &mut sandbox.cgroups {
+        cgroups.remove();
     }
-    Ok(Outcome { status })
+    if let Some(writer) = &mut sandbox.status {
+        writer.exited(status, limit.as_ref());
+    }
+    Ok(Outcome { status, limit })
 }
 
 fn reap(sandbox: &Sandbox) -> Result<ExitStatus, Error> {
@@ -137,5 +151,68 @@ fn send(sandbox: &Sandbox, signal: Signal) {
     let signal = unsafe { rustix::process::Signal::from_raw_unchecked(signal as i32) };
     if let Err(error) = rustix::process::pidfd_send_signal(&sandbox.pidfd, signal) {
         tracing::debug!(%error, "cannot forward a signal");
+    }
+}
+
+/// The `--timeout` clock: SIGTERM at the deadline, SIGKILL once the grace period is over.
+struct Timer {
+    term_at: Option<Instant>,
+    kill_at: Option<Instant>,
+    kill_after: Duration,
+    /// Whether the deadline passed.
+    fired: bool,
+}
+
+impl Timer {
+    fn new(limits: &crate::spec::Limits) -> Timer {
+        Timer {
+            term_at: limits.timeout.map(|timeout| Instant::now() + timeout),
+            kill_at: None,
+            kill_after: limits.kill_after.unwrap_or(crate::spec::Limits::DEFAULT_KILL_AFTER),
+            fired: false,
+        }
+    }
+
+    /// The signal to send now, if a deadline has passed.
+    fn due(&mut self) -> Option<Signal> {
+        let now = Instant::now();
+        if self.term_at.is_some_and(|at| now >= at) {
+            self.term_at = None;
+            self.kill_at = Some(now + self.kill_after);
+            self.fired = true;
+            return Some(Signal::SIGTERM);
+        }
+        if self.kill_at.is_some_and(|at| now >= at) {
+            self.kill_at = None;
+            return Some(Signal::SIGKILL);
+        }
+        None
+    }
+
+    /// How long until the next deadline, if there is one.
+    fn next_in(&self) -> Option<Duration> {
+        let next = self.term_at.or(self.kill_at)?;
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// Which limit, if any, ended the payload or got in its way.
+fn limit_reached(sandbox: &Sandbox, status: ExitStatus, timed_out: bool) -> Option<Limit> {
+    if timed_out {
+        let milliseconds = sandbox.limits.timeout.map(|timeout| timeout.as_millis() as u64).unwrap_or(0);
+        return Some(Limit::Timeout { milliseconds });
+    }
+    let hit = sandbox.cgroups.as_ref().and_then(|cgroups| cgroups.limit_hit());
+    match hit {
+        Some(crate::cgroup::LimitHit::Memory { bytes }) => return Some(Limit::Memory { bytes }),
+        Some(crate::cgroup::LimitHit::Pids { max }) => return Some(Limit::Pids { max }),
+        None => {}
+    }
+    let cpu_limit = sandbox.limits.rlimits.iter().find(|rlimit| rlimit.resource == crate::spec::RlimitResource::Cpu);
+    match (status, cpu_limit) {
+        (ExitStatus::Signaled(signal), Some(rlimit)) if signal == libc::SIGXCPU || signal == libc::SIGKILL => {
+            Some(Limit::CpuTime { seconds: rlimit.soft })
+        }
+        _ => None,
     }
 }

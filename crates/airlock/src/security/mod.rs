@@ -1,7 +1,8 @@
-//! The payload's last walls: capabilities, no_new_privs, Landlock and seccomp.
+//! The payload's last walls: rlimits, capabilities, no_new_privs, Landlock and seccomp.
 
 mod capabilities;
 pub mod landlock;
+mod rlimits;
 pub(crate) mod seccomp;
 
 use crate::child::{AtStep, SetupError};
@@ -29,10 +30,13 @@ pub struct Applied {
     pub landlock: LandlockStatus,
 }
 
-/// Applies the payload's restrictions in order: capabilities, no_new_privs, Landlock, and
-/// seccomp last, so its filter does not apply to the setup's own system calls. `mounts` are
-/// the grants that were mounted; `filter` is the compiled seccomp filter, if any.
+/// Applies the payload's restrictions in order: rlimits, capabilities, no_new_privs,
+/// Landlock, and seccomp last, so its filter does not apply to the setup's own system calls.
+/// The rlimits come before the capabilities are dropped, because raising a hard limit needs
+/// CAP_SYS_RESOURCE. `mounts` are the grants that were mounted; `filter` is the compiled
+/// seccomp filter, if any.
 pub(crate) fn restrict(spec: &Spec, uid: u32, mounts: &[Mount], filter: Option<&[seccomp::Instruction]>) -> Result<Applied, SetupError> {
+    rlimits::apply(&spec.limits.rlimits)?;
     let granted = spec.security.capabilities();
     let all = spec.security.cap_add.iter().any(|cap| cap == "ALL");
     capabilities::apply(&granted, all, uid)?;

@@ -18,7 +18,7 @@ pub(crate) mod validate;
 pub use error::SpecError;
 pub use filesystem::{BindMode, FileSource, Filesystem, Mount};
 pub use identity::{IdRange, Identity};
-pub use limits::{Limits, Rlimit, RlimitResource};
+pub use limits::{parse_cpu_list, Cpus, Limits, Rlimit, RlimitResource, UNLIMITED};
 pub use namespaces::{NamespaceKind, Namespaces, NsSource};
 pub use network::{NetMode, Network};
 pub use process::Process;

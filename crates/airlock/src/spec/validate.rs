@@ -127,6 +127,7 @@ impl Spec {
         self.validate_process()?;
         self.filesystem.validate()?;
         self.security.validate()?;
+        self.limits.validate()?;
         Ok(())
     }
 

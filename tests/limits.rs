@@ -1,0 +1,266 @@
+//! Resource limits: cgroup memory, process and CPU limits, rlimits and the timeout, and the
+//! cleanup of every cgroup airlock creates.
+
+mod common;
+
+use common::*;
+use rstest::rstest;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+/// The CPU-share test measures CPU time, so it runs alone; every other test shares.
+static CPU: RwLock<()> = RwLock::new(());
+
+/// Runs airlock with `--json-status-fd 3` and returns its output and status events; checks
+/// that the cgroups it reported are gone afterwards.
+fn run_limited(who: As, options: &[&str], command: &[&str]) -> (Output, Vec<serde_json::Value>) {
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    let mut args = vec!["run", "--json-status-fd", "3"];
+    args.extend_from_slice(options);
+    args.push("--");
+    args.extend_from_slice(command);
+    let mut cmd = airlock(who, &args);
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&write_end);
+    // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            libc::dup2(raw, 3);
+            libc::fcntl(3, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    let out = run_command(cmd);
+    drop(write_end);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::fs::File::from(read_end), &mut text).unwrap();
+    let events = json_lines(&text);
+    if let Some(start) = events.first() {
+        for cgroup in start["cgroups"].as_array().into_iter().flatten() {
+            let path = PathBuf::from(cgroup.as_str().unwrap());
+            assert!(!path.exists(), "the cgroup {} was left behind", path.display());
+        }
+    }
+    (out, events)
+}
+
+fn reason(events: &[serde_json::Value]) -> Option<String> {
+    events.last().and_then(|exit| exit["reason"].as_str()).map(String::from)
+}
+
+/// A cgroup the test user may create children in, below this process's own cgroups, for
+/// the rootless tests; removed on drop.
+struct Delegated {
+    dirs: Vec<PathBuf>,
+    relative: String,
+}
+
+impl Delegated {
+    fn new(tag: &str) -> Delegated {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let relative_of = |controller: &str| {
+            own.lines().find_map(|line| {
+                let mut fields = line.splitn(3, ':');
+                let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
+                list.split(',').any(|name| name == controller).then(|| path.to_string())
+            })
+        };
+        // The same relative path must exist in every hierarchy the test uses, so it is made
+        // below the root of each.
+        let relative = format!("airlock-delegated-{}-{tag}", std::process::id());
+        let (uid, gid) = test_user_ids();
+        let mut dirs = Vec::new();
+        for controller in ["memory", "pids", "cpu"] {
+            assert!(relative_of(controller).is_some(), "no {controller} hierarchy");
+            let dir = Path::new("/sys/fs/cgroup").join(controller).join(&relative);
+            std::fs::create_dir(&dir).unwrap();
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let _ = std::os::unix::fs::chown(entry.path(), Some(uid), Some(gid));
+            }
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+            dirs.push(dir);
+        }
+        Delegated { dirs, relative }
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The options that put a rootless sandbox's cgroup into a delegated one.
+fn delegation(who: As) -> (Option<Delegated>, Vec<String>) {
+    match who {
+        As::Root => (None, Vec::new()),
+        As::User => {
+            let delegated = Delegated::new(&format!("{:?}", std::thread::current().id()).replace(['(', ')'], ""));
+            let options = vec!["--cgroup-parent".to_string(), delegated.relative.clone()];
+            (Some(delegated), options)
+        }
+    }
+}
+
+#[rstest]
+fn memory_limit_kills_and_reports(#[values(As::Root, As::User)] who: As) {
+    let _shared = CPU.read().unwrap();
+    let (_delegated, mut options) = delegation(who);
+    options.extend(["--memory".into(), "64M".into()]);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let (out, events) = run_limited(who, &options, &["python3", "-c", "x = bytearray(256 * 1024 * 1024); print('survived')"]);
+    assert_eq!(out.code, Some(137), "{}", out.stderr);
+    assert!(!out.stdout.contains("survived"));
+    assert!(out.stderr.contains("out of memory") && out.stderr.contains("64M"), "{}", out.stderr);
+    assert_eq!(reason(&events).as_deref(), Some("memory"));
+}
+
+#[rstest]
+fn process_limit_holds(#[values(As::Root, As::User)] who: As) {
+    let _shared = CPU.read().unwrap();
+    let (_delegated, mut options) = delegation(who);
+    options.extend(["--pids".into(), "20".into()]);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    // A bounded fork loop: 60 attempts, most of which must fail.
+    let script = r#"
+import os, time
+children = []
+for _ in range(60):
+    try:
+        pid = os.fork()
+    except OSError:
+        continue
+    if pid == 0:
+        time.sleep(3)
+        os._exit(0)
+    children.append(pid)
+print(sum(1 for entry in os.listdir('/proc') if entry.isdigit()))
+for pid in children:
+    os.kill(pid, 9)
+"#;
+    let (out, events) = run_limited(who, &options, &["python3", "-c", script]);
+    out.expect_success();
+    let count: usize = out.stdout.trim().parse().unwrap();
+    assert!(count <= 20, "{count} processes ran under --pids 20");
+    assert!(count >= 10, "suspiciously few processes ran ({count})");
+    assert_eq!(reason(&events).as_deref(), Some("pids"));
+}
+
+#[rstest]
+fn cpu_quota_gives_half_a_cpu(#[values(As::Root, As::User)] who: As) {
+    let _alone = CPU.write().unwrap();
+    let (_delegated, mut options) = delegation(who);
+    options.extend(["--cpus".into(), "0.5".into()]);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let busy = "import time, os\nstart = time.monotonic()\nwhile time.monotonic() - start < 2: pass\n\
+                t = os.times()\nprint((t.user + t.system) / (time.monotonic() - start))";
+    let (out, _) = run_limited(who, &options, &["python3", "-c", busy]);
+    out.expect_success();
+    let ratio: f64 = out.stdout.trim().parse().unwrap();
+    assert!((0.35..=0.65).contains(&ratio), "CPU time per wall time under --cpus 0.5: {ratio}");
+}
+
+#[rstest]
+fn rlimit_stops_seventeenth_open(#[values(As::Root, As::User)] who: As) {
+    let script = "import os\nopened = []\ntry:\n    while True: opened.append(os.open('/dev/null', os.O_RDONLY))\nexcept OSError as error:\n    print(max(opened), error.errno)";
+    let (out, _) = run_limited(who, &["--rlimit", "nofile=16"], &["python3", "-c", script]);
+    out.expect_success();
+    // Descriptors 0 to 15 are the 16 allowed; the 17th open fails with EMFILE (24).
+    assert_eq!(out.stdout.trim(), "15 24");
+}
+
+#[rstest]
+fn timeout_ends_payload_and_children(#[values(As::Root, As::User)] who: As) {
+    let started = Instant::now();
+    let (out, events) = run_limited(who, &["--timeout", "1s", "--kill-after", "1s"], &["sh", "-c", "sleep 100 & sleep 100 & wait"]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.code, Some(143), "{}", out.stderr);
+    assert!(elapsed < Duration::from_secs(5), "the timeout took {elapsed:?}");
+    assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
+    assert_eq!(reason(&events).as_deref(), Some("timeout"));
+    let sandbox = events[0]["pid"].as_i64().unwrap() as i32;
+    assert!(!process_alive(sandbox));
+}
+
+#[rstest]
+fn timeout_kills_what_ignores_sigterm(#[values(As::Root, As::User)] who: As) {
+    let (out, events) = run_limited(who, &["--timeout", "500ms", "--kill-after", "500ms"], &["sh", "-c", "trap '' TERM; sleep 100"]);
+    assert!(matches!(out.code, Some(137) | Some(143)), "{:?} {}", out.code, out.stderr);
+    assert_eq!(reason(&events).as_deref(), Some("timeout"));
+}
+
+#[rstest]
+fn cpu_time_rlimit_is_reported(#[values(As::Root, As::User)] who: As) {
+    let (out, events) = run_limited(who, &["--rlimit", "cpu=1"], &["sh", "-c", "while :; do :; done"]);
+    assert!(matches!(out.code, Some(137) | Some(152)), "{:?}", out.code);
+    assert_eq!(reason(&events).as_deref(), Some("cpu-time"));
+    assert!(out.stderr.contains("CPU-time rlimit"), "{}", out.stderr);
+}
+
+#[rstest]
+fn bad_limits_rejected_before_start(#[values(As::Root, As::User)] who: As) {
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--memory", "12Q"],
+        vec!["--memory", "-5M"],
+        vec!["--pids", "-1"],
+        vec!["--pids", "0"],
+        vec!["--cpus", "0"],
+        vec!["--cpu-weight", "20000"],
+        vec!["--cpuset", "3-1"],
+        vec!["--rlimit", "nofiles=16"],
+        vec!["--rlimit", "nofile=10:5"],
+        vec!["--timeout", "soon"],
+        vec!["--memory", "64M", "--memory-swap", "32M"],
+        vec!["--kill-after", "1s"],
+        // This host's blkio controller has no weight file: the limit cannot be enforced.
+        vec!["--io-weight", "100"],
+    ];
+    for options in cases {
+        let mut args = vec!["run"];
+        args.extend_from_slice(&options);
+        args.extend_from_slice(&["--", "true"]);
+        let out = run(who, &args);
+        assert_eq!(out.code, Some(125), "{options:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{options:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with("airlock: "), "{options:?}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn rootless_without_delegation_is_clear_error() {
+    let out = run(As::User, ["run", "--memory", "64M", "--", "true"]);
+    out.expect_code(125);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("Delegate=yes"), "{}", out.stderr);
+}
+
+#[test]
+fn cgroup_namespace_root_is_sandbox_cgroup() {
+    let (out, events) = run_limited(As::Root, &["--memory", "256M"], &["cat", "/proc/self/cgroup"]);
+    out.expect_success();
+    let memory_line = out.stdout.lines().find(|line| line.contains(":memory:")).unwrap();
+    assert!(memory_line.ends_with(":/"), "the sandbox sees its cgroup's parent: {memory_line}");
+    assert!(events[0]["cgroups"].as_array().is_some_and(|list| !list.is_empty()));
+}
+
+#[test]
+fn cgroup_v2_limits_where_available() {
+    // This needs a cgroup v2 hierarchy with the memory controller offered to airlock's cgroup.
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let v2_path = own.lines().find_map(|line| line.strip_prefix("0::")).unwrap_or("/");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let v2_mount = mounts.lines().find(|line| line.contains(" - cgroup2 ")).map(|line| line.split_whitespace().nth(4).unwrap().to_string());
+    let offered = v2_mount
+        .as_ref()
+        .and_then(|mount| std::fs::read_to_string(Path::new(mount).join(v2_path.trim_start_matches('/')).join("cgroup.controllers")).ok())
+        .unwrap_or_default();
+    if !offered.split_whitespace().any(|name| name == "memory") {
+        eprintln!("skipped: no cgroup v2 hierarchy offers the memory controller here ({:?} offers {:?}); the v2 files are checked by the unit tests in crates/airlock/src/cgroup", v2_mount, offered.trim());
+        return;
+    }
+    let (out, events) = run_limited(As::Root, &["--memory", "64M"], &["python3", "-c", "x = bytearray(256 * 1024 * 1024)"]);
+    assert_eq!(out.code, Some(137));
+    assert_eq!(reason(&events).as_deref(), Some("memory"));
+}
