@@ -290,3 +290,17 @@ pub fn system() -> Vec<String> {
     args
 }
 
+
+/// A command that runs `script` with `sh` as `who`, inside a network namespace (only `lo`,
+/// up) and a private mount namespace that root creates for the test, so that whatever the
+/// script serves or configures never reaches the machine's own network.
+pub fn in_own_network(who: As, script: &str) -> Command {
+    let mut command = Command::new("unshare");
+    let inner = format!("ip link set lo up && exec {} sh -euc \"$SCRIPT\"", as_user_prefix(who));
+    command.args(["--net", "--mount", "--propagation", "private", "--", "sh", "-euc", &inner]);
+    command.env_clear();
+    command.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    command.env("SCRIPT", script);
+    command.current_dir("/");
+    command
+}

@@ -35,6 +35,152 @@ failures: 125 when the sandbox could not be set up, 126 when the command cannot 
 airlock run --uid 0 --hostname build -- id\n  airlock run --tty -- bash"
     )]
     Run(RunArgs),
+
+    /// Start a named sandbox in the background; returns once its payload runs. Its output
+    /// goes to a log that `airlock logs` shows.
+    #[command(after_help = "Examples:\n  airlock create web --net bridge --publish 8080:80 -- python3 -m http.server 80\n  \
+airlock create worker --memory 512M -- sleep infinity")]
+    Create(CreateArgs),
+
+    /// Run a command in a running named sandbox, in all of its namespaces and with the same
+    /// restrictions as its payload (ids, capabilities, no_new_privs, seccomp, Landlock, cgroup).
+    #[command(after_help = "Exit status: the command's, as with `airlock run`.\n\nExamples:\n  airlock exec web -- ps -ef\n  \
+airlock exec -t web -- sh\n  airlock exec --ns net web -- ip addr")]
+    Exec(ExecArgs),
+
+    /// List named sandboxes: name, state, command, uptime, addresses.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+
+    /// Show the processes of a named sandbox, with their PIDs inside and on the host.
+    Ps(PsArgs),
+
+    /// Show everything about a named sandbox: its spec, what was applied, namespaces, cgroups,
+    /// addresses, limits and usage.
+    Inspect(InspectArgs),
+
+    /// Stop a named sandbox: send a signal, wait, then kill what remains.
+    Stop(StopArgs),
+
+    /// Remove stopped named sandboxes and everything they owned.
+    Rm(RmArgs),
+
+    /// Show the output of a named sandbox's payload.
+    Logs(LogsArgs),
+
+    /// Remove what sandboxes whose supervisor was killed left behind.
+    Gc,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+
+    /// The sandbox's name: 1 to 63 letters, digits, '_', '.' and '-'.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The program to run and its arguments, taken literally.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Give the command a terminal of its own, relayed to yours.
+    #[arg(short, long)]
+    pub tty: bool,
+
+    /// Set an environment variable for the command (repeatable).
+    #[arg(short, long, value_name = "KEY=VALUE", value_parser = crate::spec_args::parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// Run as this uid inside the sandbox (default: the payload's).
+    #[arg(long, value_name = "N")]
+    pub uid: Option<u32>,
+
+    /// The working directory inside the sandbox (default: the payload's, else /).
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<std::path::PathBuf>,
+
+    /// Join only these namespaces, comma-separated (net, ipc, uts, pid, mnt, cgroup, user,
+    /// time), without the sandbox's restrictions: the `ip netns exec` case.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = crate::spec_args::parse_namespace)]
+    pub ns: Option<Vec<airlock::spec::NamespaceKind>>,
+
+    /// The sandbox.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The program to run and its arguments, taken literally.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print JSON, one array of objects.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show the processes as a tree.
+    #[arg(long)]
+    pub tree: bool,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// The signal to send first, by name (TERM, INT, KILL, ...) or number.
+    #[arg(long, short, value_name = "SIG", default_value = "TERM", value_parser = crate::spec_args::parse_signal)]
+    pub signal: i32,
+
+    /// How long to wait before killing what remains.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = airlock::spec::units::parse_duration)]
+    pub timeout: std::time::Duration,
+
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Stop a running sandbox first (with SIGKILL).
+    #[arg(long, short)]
+    pub force: bool,
+
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new output until the sandbox ends.
+    #[arg(long, short)]
+    pub follow: bool,
+
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod grants;
+mod named;
 mod spec_args;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -24,6 +25,15 @@ fn main() -> ExitCode {
     let (_, sub_matches) = matches.subcommand().expect("clap requires a subcommand");
     let result = match &cli.command {
         cli::Command::Run(args) => run(args, sub_matches),
+        cli::Command::Create(args) => named::create(args, sub_matches),
+        cli::Command::Exec(args) => named::exec(args),
+        cli::Command::Ls(args) => named::ls(args),
+        cli::Command::Ps(args) => named::ps(args),
+        cli::Command::Inspect(args) => named::inspect(args),
+        cli::Command::Stop(args) => named::stop(args),
+        cli::Command::Rm(args) => named::rm(args),
+        cli::Command::Logs(args) => named::logs(args),
+        cli::Command::Gc => named::gc(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -39,6 +49,7 @@ fn run(args: &cli::RunArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::E
     let options = airlock::LaunchOptions {
         keep_fds: args.keep_fd.clone(),
         status_fd: args.json_status_fd,
+        ..airlock::LaunchOptions::default()
     };
     let outcome = airlock::launch(&spec, &options)?.wait()?;
     if let Some(limit) = outcome.limit {
@@ -99,6 +110,6 @@ fn init_logging(verbose: u8) {
 }
 
 /// An error in the options that clap cannot see, such as a --size without a --tmpfs.
-fn usage(message: String) -> airlock::Error {
+pub fn usage(message: String) -> airlock::Error {
     airlock::Error::Spec(airlock::spec::SpecError::Conflict(message))
 }

@@ -12,6 +12,33 @@ pub struct SpecArgs {
     #[arg(long, value_name = "NS", value_parser = parse_shareable, help_heading = "Namespaces")]
     pub share: Vec<NamespaceKind>,
 
+    /// The IPC namespace: sandbox:NAME shares a running named sandbox's System V IPC and its
+    /// /dev/shm.
+    #[arg(long, value_name = "sandbox:NAME", value_parser = parse_sandbox_source, help_heading = "Namespaces")]
+    pub ipc: Option<NsSource>,
+
+    /// The UTS namespace (host name) of a running named sandbox: sandbox:NAME.
+    #[arg(long, value_name = "sandbox:NAME", value_parser = parse_sandbox_source, help_heading = "Namespaces")]
+    pub uts: Option<NsSource>,
+
+    /// The PID namespace of a running named sandbox: sandbox:NAME.
+    #[arg(long, value_name = "sandbox:NAME", value_parser = parse_sandbox_source, help_heading = "Namespaces")]
+    pub pid: Option<NsSource>,
+
+    /// Join an existing network namespace file, such as /run/netns/NAME (same as --net
+    /// netns:PATH).
+    #[arg(long, value_name = "PATH", help_heading = "Namespaces")]
+    pub netns: Option<PathBuf>,
+
+    /// Join an existing IPC namespace file, such as /proc/PID/ns/ipc.
+    #[arg(long, value_name = "PATH", help_heading = "Namespaces")]
+    pub ipcns: Option<PathBuf>,
+
+    /// Join an existing user namespace file, such as /proc/PID/ns/user: the one that owns
+    /// the namespaces joined with --netns or --ipcns, which an ordinary user must join too.
+    #[arg(long, value_name = "PATH", help_heading = "Namespaces")]
+    pub userns: Option<PathBuf>,
+
     /// Add a namespace that is not new by default: time.
     #[arg(long, value_name = "NS", value_parser = parse_unshareable, help_heading = "Namespaces")]
     pub unshare: Vec<NamespaceKind>,
@@ -135,9 +162,24 @@ pub struct SpecArgs {
     #[arg(long, value_name = "PATH", help_heading = "Limits")]
     pub cgroup_parent: Option<PathBuf>,
 
-    /// The sandbox's network: none (only lo, the default) or host (yours).
+    /// The sandbox's network: none (only lo, the default), host (yours), netns:PATH (an
+    /// existing network namespace) or sandbox:NAME (a running named sandbox's).
     #[arg(long, value_name = "MODE", value_parser = parse_net, help_heading = "Network")]
     pub net: Option<NetMode>,
+
+    /// Expose a host unix socket, or a directory where sockets are made, at DEST (repeatable);
+    /// servers and clients may be on either side.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DEST"], help_heading = "IPC")]
+    pub socket: Vec<PathBuf>,
+
+    /// Expose a named pipe at DEST, creating it on the host when missing (repeatable).
+    #[arg(long, num_args = 2, value_names = ["SRC", "DEST"], help_heading = "IPC")]
+    pub fifo: Vec<PathBuf>,
+
+    /// Expose one POSIX shared-memory object of the host's /dev/shm, created when missing, at
+    /// the same name in the sandbox's /dev/shm (repeatable).
+    #[arg(long, value_name = "NAME", help_heading = "IPC")]
+    pub shm: Vec<String>,
 }
 
 impl SpecArgs {
@@ -171,6 +213,27 @@ impl SpecArgs {
         if let Some(mode) = &self.net {
             spec.network.mode = mode.clone();
         }
+        for (kind, source) in [(NamespaceKind::Ipc, &self.ipc), (NamespaceKind::Uts, &self.uts), (NamespaceKind::Pid, &self.pid)] {
+            if let (Some(source), Some(slot)) = (source, spec.namespaces.source_mut(kind)) {
+                *slot = source.clone();
+            }
+        }
+        if let Some(path) = &self.userns {
+            spec.namespaces.user = NsSource::Path(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
+        }
+        if let Some(path) = &self.ipcns {
+            spec.namespaces.ipc = NsSource::Path(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
+        }
+        if let Some(path) = &self.netns {
+            spec.network.mode = NetMode::Netns(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
+        }
+        let channel = |pair: &[PathBuf]| airlock::spec::Channel {
+            src: std::path::absolute(&pair[0]).unwrap_or_else(|_| pair[0].clone()),
+            dest: pair[1].clone(),
+        };
+        spec.ipc.sockets = self.socket.chunks(2).map(channel).collect();
+        spec.ipc.fifos = self.fifo.chunks(2).map(channel).collect();
+        spec.ipc.shm = self.shm.clone();
         spec.security.cap_add = self.cap_add.clone();
         spec.security.cap_drop = self.cap_drop.clone();
         if let Some(mode) = &self.seccomp {
@@ -227,7 +290,7 @@ fn parse_range(text: &str) -> Result<IdRange, String> {
     })
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some(("", _)) => Err("the variable name before '=' is empty".to_string()),
         Some((key, value)) => Ok((key.to_string(), value.to_string())),
@@ -236,10 +299,23 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 }
 
 fn parse_net(text: &str) -> Result<NetMode, String> {
+    if let Some(path) = text.strip_prefix("netns:") {
+        return Ok(NetMode::Netns(std::path::absolute(path).map_err(|error| error.to_string())?));
+    }
+    if let Some(name) = text.strip_prefix("sandbox:") {
+        return Ok(NetMode::Sandbox(name.to_string()));
+    }
     match text {
         "none" => Ok(NetMode::None),
         "host" => Ok(NetMode::Host),
-        _ => Err("expected none or host".to_string()),
+        _ => Err("expected none, host, netns:PATH or sandbox:NAME".to_string()),
+    }
+}
+
+fn parse_sandbox_source(text: &str) -> Result<NsSource, String> {
+    match text.strip_prefix("sandbox:") {
+        Some(name) if !name.is_empty() => Ok(NsSource::Sandbox(name.to_string())),
+        _ => Err("expected sandbox:NAME".to_string()),
     }
 }
 
@@ -274,4 +350,19 @@ fn parse_rlimit(text: &str) -> Result<airlock::spec::Rlimit, String> {
         airlock::spec::SpecError::Invalid { why, .. } => why,
         other => other.to_string(),
     })
+}
+
+/// Parses a namespace name as `--ns` takes it.
+pub fn parse_namespace(text: &str) -> Result<NamespaceKind, String> {
+    NamespaceKind::parse(text).ok_or_else(|| "expected one of net, ipc, uts, pid, mnt, cgroup, user, time".to_string())
+}
+
+/// Parses a signal by name (`TERM`, `SIGTERM`) or number.
+pub fn parse_signal(text: &str) -> Result<i32, String> {
+    if let Ok(number) = text.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(number).map(|s| s as i32).map_err(|_| format!("no signal numbered {number}"));
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<nix::sys::signal::Signal>().map(|s| s as i32).map_err(|_| format!("unknown signal {text:?}; use a name such as TERM or a number"))
 }

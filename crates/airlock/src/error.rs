@@ -16,6 +16,9 @@ pub enum Error {
     #[error(transparent)]
     Cgroup(#[from] crate::cgroup::CgroupError),
 
+    #[error(transparent)]
+    Named(#[from] crate::named::NamedError),
+
     /// A setup step failed inside the sandbox or in the supervisor.
     #[error("{message}")]
     Setup { step: Step, message: String },
@@ -39,7 +42,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(what: impl Into<String>, source: io::Error) -> Error {
+    /// An I/O failure of the supervisor or a command; `what` names the operation.
+    pub fn io(what: impl Into<String>, source: io::Error) -> Error {
         Error::Io {
             what: what.into(),
             source,

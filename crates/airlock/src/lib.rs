@@ -23,6 +23,7 @@ mod error;
 mod fs;
 mod init;
 pub mod launch;
+pub mod named;
 pub mod net;
 pub mod security;
 pub mod spec;

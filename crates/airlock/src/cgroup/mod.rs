@@ -20,6 +20,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::named::process::ProcessRef;
 use crate::spec::Limits;
 use crate::spec::units::format_size;
 
@@ -205,30 +206,7 @@ impl Cgroups {
 
     /// What the cgroups have counted so far.
     pub(crate) fn usage(&self) -> Usage {
-        let mut usage = Usage::default();
-        for group in &self.groups {
-            let read = |file: &str| std::fs::read_to_string(group.dir.join(file)).ok().and_then(|text| text.trim().parse::<u64>().ok());
-            if group.controllers.contains(&Controller::Memory) {
-                if group.v2 {
-                    usage.memory_bytes = read("memory.current");
-                    usage.memory_peak_bytes = read("memory.peak");
-                } else {
-                    usage.memory_bytes = read("memory.usage_in_bytes");
-                    usage.memory_peak_bytes = read("memory.max_usage_in_bytes");
-                }
-            }
-            if group.controllers.contains(&Controller::Pids) {
-                usage.processes = read("pids.current");
-            }
-            if group.controllers.contains(&Controller::Cpu) {
-                usage.cpu_usec = if group.v2 {
-                    counter(&group.dir.join("cpu.stat"), "usage_usec")
-                } else {
-                    read("cpuacct.usage").map(|nanoseconds| nanoseconds / 1000)
-                };
-            }
-        }
-        usage
+        usage_of(&self.paths())
     }
 
     /// The cgroup directories, for reports.
@@ -248,6 +226,23 @@ impl Drop for Cgroups {
     fn drop(&mut self) {
         self.remove();
     }
+}
+
+/// What the cgroups at `paths` have counted so far, from whichever of the v1 and v2 files
+/// each has.
+pub(crate) fn usage_of(paths: &[PathBuf]) -> Usage {
+    let mut usage = Usage::default();
+    for dir in paths {
+        let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok().and_then(|text| text.trim().parse::<u64>().ok());
+        usage.memory_bytes = usage.memory_bytes.or_else(|| read("memory.current")).or_else(|| read("memory.usage_in_bytes"));
+        usage.memory_peak_bytes = usage.memory_peak_bytes.or_else(|| read("memory.peak")).or_else(|| read("memory.max_usage_in_bytes"));
+        usage.processes = usage.processes.or_else(|| read("pids.current"));
+        usage.cpu_usec = usage
+            .cpu_usec
+            .or_else(|| counter(&dir.join("cpu.stat"), "usage_usec"))
+            .or_else(|| read("cpuacct.usage").map(|nanoseconds| nanoseconds / 1000));
+    }
+    usage
 }
 
 /// Decides where each controller's group goes, and checks it can be made there.
@@ -370,7 +365,7 @@ fn counter(path: &Path, key: &str) -> Option<u64> {
 }
 
 /// Kills what is left in a cgroup and removes it, waiting briefly for dying processes.
-fn remove_group(dir: &Path) {
+pub(crate) fn remove_group(dir: &Path) {
     // Usually the sandbox's processes are gone with its PID namespace already.
     if std::fs::remove_dir(dir).is_ok() {
         return;
@@ -412,15 +407,8 @@ fn remove_group(dir: &Path) {
 /// The name of a sandbox's cgroup: its supervisor's PID and start time.
 pub(crate) fn group_name() -> String {
     let pid = std::process::id() as i32;
-    format!("airlock-{pid}-{}", start_time(pid).unwrap_or(0))
-}
-
-/// A process's start time in clock ticks since boot, which tells it from a later process
-/// that reuses its PID.
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses; fields resume after the last ')'.
-    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+    let start_time = ProcessRef::of(pid).map_or(0, |process| process.start_time);
+    format!("airlock-{pid}-{start_time}")
 }
 
 /// Removes the cgroups in `parent` that supervisors which are gone left behind.
@@ -439,7 +427,8 @@ pub(crate) fn collect_garbage(parent: &Path) {
         let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
             continue;
         };
-        if start_time(pid) == Some(start) {
+        // A killed supervisor whose parent does not reap it stays a zombie: gone all the same.
+        if (ProcessRef { pid, start_time: start }).is_alive() {
             continue;
         }
         tracing::info!(cgroup = %entry.path().display(), "removing the cgroup of a sandbox whose supervisor is gone");

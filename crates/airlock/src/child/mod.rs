@@ -5,9 +5,9 @@
 //! init (PID 1), or with `--as-pid-1` it execs the payload itself. The payload's own steps
 //! (capabilities, rlimits, no_new_privs, Landlock, seccomp, exec) are in [`payload`].
 
-mod env;
-mod exec;
-mod identity;
+pub(crate) mod env;
+pub(crate) mod exec;
+pub(crate) mod identity;
 mod network;
 pub(crate) mod payload;
 pub(crate) mod terminal;
@@ -32,6 +32,8 @@ pub(crate) struct Context<'a> {
     /// The supervisor moves the sandbox into cgroups after `Continue`, and says when it is
     /// done; nothing of the payload may start before.
     pub cgroups_pending: bool,
+    /// A host directory that becomes `/dev/shm`, for sandboxes that share it.
+    pub shm_dir: Option<&'a std::path::Path>,
 }
 
 /// A failed step and what went wrong, in the words of the final error message.
@@ -127,7 +129,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
 
     rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
     identity::become_ids(context.ids)?;
-    if matches!(context.spec.network.mode, crate::spec::NetMode::None) {
+    if context.spec.network.mode.has_own_namespace() {
         network::loopback_up()?;
     }
     let mounts = crate::fs::setup(context)?;

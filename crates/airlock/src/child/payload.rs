@@ -71,7 +71,7 @@ fn change_directory(context: &Context<'_>) -> Result<(), SetupError> {
 ///
 /// `execve` resets every handled signal to its default already; only ignored ones survive
 /// it, so only those (read from `/proc/self/status` in one go) are reset here.
-fn reset_signals() {
+pub(crate) fn reset_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     let ignored = ignored_signals().unwrap_or(u64::MAX);
@@ -93,7 +93,7 @@ fn ignored_signals() -> Option<u64> {
 }
 
 /// Closes every descriptor above 2 at exec, except those the spec keeps.
-fn pass_descriptors(keep: &[i32]) -> Result<(), SetupError> {
+pub(crate) fn pass_descriptors(keep: &[i32]) -> Result<(), SetupError> {
     crate::sys::cloexec_from(3).at(Step::Descriptors, || "cannot mark descriptors close-on-exec".into())?;
     for &fd in keep {
         crate::sys::clear_cloexec(fd).at(Step::Descriptors, || format!("cannot pass descriptor {fd}"))?;

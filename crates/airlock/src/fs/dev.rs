@@ -20,20 +20,26 @@ const LINKS: [(&str, &str); 5] = [
     ("ptmx", "pts/ptmx"),
 ];
 
-/// The host's device nodes, captured before the new root hides them.
+/// The host's device nodes, captured before the new root hides them, and the shared
+/// `/dev/shm` directory when there is one.
 pub(crate) struct Sources {
     nodes: Vec<(&'static str, OwnedFd)>,
+    shm: Option<OwnedFd>,
 }
 
 impl Sources {
-    pub(crate) fn capture() -> std::io::Result<Sources> {
+    pub(crate) fn capture(shm_dir: Option<&Path>) -> std::io::Result<Sources> {
         let mut nodes = Vec::new();
         for name in NODES {
             let path = Path::new("/dev").join(name);
             // The copies keep the flags of the host's /dev mount.
             nodes.push((name, mount_api::clone_tree(rustix::fs::CWD, &path, Flags::NONE)?));
         }
-        Ok(Sources { nodes })
+        let shm = match shm_dir {
+            Some(dir) => Some(mount_api::clone_tree(rustix::fs::CWD, dir, Flags { nosuid: true, nodev: true, ..Flags::NONE })?),
+            None => None,
+        };
+        Ok(Sources { nodes, shm })
     }
 }
 
@@ -46,7 +52,10 @@ pub(crate) fn build(resolver: &Resolver<'_>, dest: &Path, sources: Sources, tty_
         super::attach_at(resolver, &dest.join(name), Target::File, tree.as_fd()).map_err(fail)?;
     }
     mount_devpts(resolver, &dest.join("pts"), tty_group)?;
-    super::mount_new(resolver, &dest.join("shm"), "tmpfs", &[("mode", "1777")], Flags { nosuid: true, nodev: true, ..Flags::NONE })?;
+    match sources.shm {
+        Some(shared) => super::attach_at(resolver, &dest.join("shm"), Target::Dir, shared.as_fd()).map_err(fail)?,
+        None => super::mount_new(resolver, &dest.join("shm"), "tmpfs", &[("mode", "1777")], Flags { nosuid: true, nodev: true, ..Flags::NONE })?,
+    }
 
     let (dev, _) = resolver.parent(&dest.join("fd")).map_err(|error| fail(crate::error::describe(&error)))?;
     for (name, target) in LINKS {

@@ -20,7 +20,7 @@ mod resolve;
 
 use crate::child::{AtStep, Context, SetupError};
 use crate::launch::channel::Step;
-use crate::spec::{BindMode, FileSource, Mount, NetMode, NsSource, Spec};
+use crate::spec::{BindMode, FileSource, Mount, NsSource, Spec};
 use mount_api::Flags;
 use resolve::{Resolver, Target};
 use rustix::fs::{Mode, OFlags};
@@ -37,7 +37,7 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
 
     let spec = context.spec;
     let plan = plan(spec);
-    let prepared: Vec<Prepared> = plan.iter().map(|mount| prepare(mount, spec)).collect::<Result<_, _>>()?;
+    let prepared: Vec<Prepared> = plan.iter().map(|mount| prepare(mount, spec, context.shm_dir)).collect::<Result<_, _>>()?;
 
     let root_tree = match &spec.filesystem.rootfs {
         Some(rootfs) => mount_api::clone_tree(rustix::fs::CWD, rootfs, Flags::NONE)
@@ -68,11 +68,13 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
 
 /// The grants to apply: the spec's own, or the default view when it grants nothing.
 pub(crate) fn plan(spec: &Spec) -> Vec<Mount> {
-    if spec.filesystem.is_default_view() {
+    let mut plan = if spec.filesystem.is_default_view() {
         default_view()
     } else {
         spec.filesystem.mounts.clone()
-    }
+    };
+    plan.extend(spec.ipc.mounts());
+    plan
 }
 
 /// A host-side resource captured before the new root hides any of the caller's view.
@@ -88,7 +90,7 @@ enum Prepared {
     Skipped,
 }
 
-fn prepare(mount: &Mount, spec: &Spec) -> Result<Prepared, SetupError> {
+fn prepare(mount: &Mount, spec: &Spec, shm_dir: Option<&Path>) -> Result<Prepared, SetupError> {
     match mount {
         Mount::Bind { src, mode, optional, dest } => {
             let flags = match mode {
@@ -121,7 +123,7 @@ fn prepare(mount: &Mount, spec: &Spec) -> Result<Prepared, SetupError> {
                 .at(Step::Mounts, || format!("cannot prepare the masks for {}", dest.display()))?,
         )),
         Mount::Dev { dest } => Ok(Prepared::Dev(
-            dev::Sources::capture().at(Step::Mounts, || format!("cannot prepare the device nodes for {}", dest.display()))?,
+            dev::Sources::capture(shm_dir).at(Step::Mounts, || format!("cannot prepare the device nodes for {}", dest.display()))?,
         )),
         Mount::Sys { dest } if !owns_network_namespace(spec) => {
             let flags = Flags { read_only: true, nosuid: true, nodev: true, noexec: true };
@@ -136,7 +138,7 @@ fn prepare(mount: &Mount, spec: &Spec) -> Result<Prepared, SetupError> {
 /// Whether a fresh sysfs can be mounted: the kernel allows it when the sandbox's network
 /// namespace is its own, or when no user namespace stands between airlock and the host.
 fn owns_network_namespace(spec: &Spec) -> bool {
-    matches!(spec.network.mode, NetMode::None) || spec.namespaces.user != NsSource::New
+    spec.network.mode.has_own_namespace() || spec.namespaces.user != NsSource::New
 }
 
 /// Directories that can hold the new root until the switch; the first that exists is used.
@@ -186,10 +188,7 @@ fn apply(resolver: &Resolver<'_>, mount: &Mount, prepared: Prepared, context: &C
         (Mount::File { mode, .. }, Prepared::Content(content)) => write_file(resolver, dest, &content, mode.unwrap_or(0o644)),
         (Mount::RemountRo { .. }, _) => remount_read_only(resolver, dest),
         (Mount::Proc { .. }, Prepared::Proc(null)) => proc::mount(resolver, dest, context.spec, null.as_fd()),
-        (Mount::Dev { .. }, Prepared::Dev(sources)) => {
-            let tty_group = context.spec.namespaces.user != NsSource::New || context.ids.gid_map.iter().any(|range| range.to_outside(5).is_some());
-            dev::build(resolver, dest, sources, tty_group)
-        }
+        (Mount::Dev { .. }, Prepared::Dev(sources)) => dev::build(resolver, dest, sources, group_mapped(5)),
         (Mount::Mqueue { .. }, _) => mount_new(resolver, dest, "mqueue", &[], Flags { nosuid: true, nodev: true, noexec: true, ..Flags::NONE }),
         (Mount::Sys { .. }, Prepared::SysCopy(tree)) => attach_at(resolver, dest, Target::Dir, tree.as_fd())
             .map_err(|error| SetupError::new(Step::Mounts, format!("cannot mount sysfs on {}: {error}", dest.display()))),
@@ -263,6 +262,15 @@ fn chmod_path(fd: &OwnedFd, mode: u32) -> std::io::Result<()> {
     // An O_PATH descriptor cannot be fchmod'ed; its /proc/self/fd link can be chmod'ed.
     let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd));
     Ok(rustix::fs::chmod(path.as_str(), Mode::from_raw_mode(mode))?)
+}
+
+/// Whether `gid` exists in this process's user namespace, as its `gid_map` says.
+fn group_mapped(gid: u32) -> bool {
+    let map = std::fs::read_to_string("/proc/self/gid_map").unwrap_or_default();
+    map.lines().any(|line| {
+        let fields: Vec<u64> = line.split_whitespace().filter_map(|field| field.parse().ok()).collect();
+        matches!(fields[..], [inside, _, count] if u64::from(gid) >= inside && u64::from(gid) < inside + count)
+    })
 }
 
 /// Moves into the new root and detaches the old one, so nothing of the host's tree stays

@@ -3,10 +3,10 @@
 pub mod channel;
 mod idmap;
 mod namespaces;
-mod signals;
+pub(crate) mod signals;
 mod status;
 mod supervise;
-mod terminal;
+pub(crate) mod terminal;
 
 use crate::error::Error;
 use crate::spec::{Caller, Spec};
@@ -23,6 +23,9 @@ pub struct LaunchOptions {
     pub keep_fds: Vec<RawFd>,
     /// A descriptor that receives one JSON object per line at start and at exit.
     pub status_fd: Option<RawFd>,
+    /// A host directory to use as the sandbox's `/dev/shm` instead of a tmpfs of its own,
+    /// so that sandboxes can share POSIX shared memory.
+    pub shm_dir: Option<std::path::PathBuf>,
 }
 
 /// How a sandbox's payload ended.
@@ -103,6 +106,16 @@ impl Sandbox {
         self.applied.as_ref()
     }
 
+    /// The sandbox's cgroup directories.
+    pub fn cgroup_paths(&self) -> Vec<std::path::PathBuf> {
+        self.cgroups.as_ref().map(crate::cgroup::Cgroups::paths).unwrap_or_default()
+    }
+
+    /// The sandbox's addresses on its network, when it has one of its own.
+    pub fn addresses(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// What the sandbox's cgroups have counted so far; all empty without cgroup limits.
     pub fn usage(&self) -> crate::cgroup::Usage {
         self.cgroups.as_ref().map(crate::cgroup::Cgroups::usage).unwrap_or_default()
@@ -126,6 +139,10 @@ impl Sandbox {
 pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     let caller = Caller::current();
     spec.validate(&caller)?;
+    let (resolved, shared_shm) = crate::named::join::resolve(spec)?;
+    let spec: &Spec = &resolved;
+    let shm_dir = shared_shm.or_else(|| options.shm_dir.clone());
+    spec.ipc.prepare()?;
     let ids = spec.resolve_ids(&caller)?;
     check_descriptors(options)?;
     let filter = crate::security::seccomp::build(spec)?;
@@ -144,13 +161,10 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     let caller_env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
         .collect();
-    let joined = namespaces::JoinGuard::enter(spec)?;
-
-    tracing::debug!(flags = format_args!("{:#x}", namespaces::clone_flags(spec)), "cloning the sandbox");
     // SAFETY: checked above that this process has a single thread.
-    let forked = unsafe { sys::clone3(namespaces::clone_flags(spec), cgroup_dir.as_ref().map(AsFd::as_fd)) };
+    let forked = unsafe { namespaces::clone_sandbox(spec, cgroup_dir.as_ref().map(AsFd::as_fd)) };
     let (pid, pidfd) = match forked {
-        Err(error) => return Err(Error::io("cannot create the sandbox's namespaces", error)),
+        Err(error) => return Err(error),
         Ok(Forked::Child) => {
             drop(supervisor_end);
             crate::child::main(crate::child::Context {
@@ -162,12 +176,12 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 caller_env: &caller_env,
                 filter: filter.as_deref(),
                 cgroups_pending,
+                shm_dir: shm_dir.as_deref(),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
     };
     drop(sandbox_end);
-    joined.leave()?;
 
     let mut sandbox = Sandbox {
         pid,

@@ -30,21 +30,10 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
             fds.push(PollFd::new(&sandbox.channel, PollFlags::IN));
             fds.len() - 1
         });
-        let (mut master_index, mut stdin_index) = (None, None);
-        if let Some(relay) = &sandbox.terminal {
-            if relay.master_open() {
-                let mut flags = PollFlags::IN;
-                if relay.wants_to_write() {
-                    flags |= PollFlags::OUT;
-                }
-                fds.push(PollFd::from_borrowed_fd(relay.master(), flags));
-                master_index = Some(fds.len() - 1);
-            }
-            if relay.wants_input() {
-                fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
-                stdin_index = Some(fds.len() - 1);
-            }
-        }
+        let (master_index, stdin_index) = match &sandbox.terminal {
+            Some(relay) => relay.poll_on(&mut fds, stdin),
+            None => (None, None),
+        };
         let timeout = timer.next_in().map(|left| rustix::time::Timespec {
             tv_sec: left.as_secs() as i64,
             tv_nsec: i64::from(left.subsec_nanos()),

@@ -54,6 +54,26 @@ impl Relay {
         !self.pending.is_empty() && self.master_open
     }
 
+    /// Adds the descriptors the relay waits on to `fds`; returns the indexes of the master
+    /// and of standard input, where they were added.
+    pub(crate) fn poll_on<'a>(&'a self, fds: &mut Vec<rustix::event::PollFd<'a>>, stdin: BorrowedFd<'a>) -> (Option<usize>, Option<usize>) {
+        use rustix::event::{PollFd, PollFlags};
+        let (mut master_index, mut stdin_index) = (None, None);
+        if self.master_open() {
+            let mut flags = PollFlags::IN;
+            if self.wants_to_write() {
+                flags |= PollFlags::OUT;
+            }
+            fds.push(PollFd::from_borrowed_fd(self.master(), flags));
+            master_index = Some(fds.len() - 1);
+        }
+        if self.wants_input() {
+            fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
+            stdin_index = Some(fds.len() - 1);
+        }
+        (master_index, stdin_index)
+    }
+
     pub(crate) fn master_open(&self) -> bool {
         self.master_open
     }

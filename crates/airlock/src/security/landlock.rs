@@ -39,6 +39,17 @@ pub enum LandlockStatus {
     Off,
 }
 
+impl std::fmt::Display for LandlockStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LandlockStatus::Enforced { abi } => write!(f, "enforced (ABI {abi})"),
+            LandlockStatus::Partial { abi } => write!(f, "partly enforced: the kernel's ABI {abi} lacks some rights"),
+            LandlockStatus::Unsupported => write!(f, "not supported by the kernel"),
+            LandlockStatus::Off => write!(f, "off"),
+        }
+    }
+}
+
 /// Applies the rules for the grants that were mounted.
 pub(crate) fn restrict(spec: &Spec, mounts: &[Mount]) -> Result<LandlockStatus, SetupError> {
     if spec.security.landlock == LandlockMode::Off {

@@ -22,7 +22,7 @@ pub use limits::{parse_cpu_list, Cpus, Limits, Rlimit, RlimitResource, UNLIMITED
 pub use namespaces::{NamespaceKind, Namespaces, NsSource};
 pub use network::{NetMode, Network};
 pub use process::Process;
-pub use security::{capability_names, parse_capability, Ipc, LandlockMode, SeccompMode, Security};
+pub use security::{capability_names, parse_capability, Channel, Ipc, LandlockMode, SeccompMode, Security};
 pub use validate::Caller;
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The network a sandbox is granted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,4 +17,15 @@ pub enum NetMode {
     None,
     /// The caller's network namespace.
     Host,
+    /// An existing network namespace, such as `/run/netns/NAME` made by `ip netns add`.
+    Netns(PathBuf),
+    /// The network namespace of a running named sandbox.
+    Sandbox(String),
+}
+
+impl NetMode {
+    /// Whether the sandbox gets a network namespace of its own.
+    pub fn has_own_namespace(&self) -> bool {
+        matches!(self, NetMode::None)
+    }
 }

@@ -48,7 +48,76 @@ pub enum LandlockMode {
 /// IPC channels granted between the sandbox and the host or other sandboxes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Ipc {}
+pub struct Ipc {
+    /// Host unix sockets, or directories where sockets are made, seen at `dest`; both
+    /// sides may listen and connect.
+    pub sockets: Vec<Channel>,
+    /// Named pipes, created on the host when missing, seen at `dest`.
+    pub fifos: Vec<Channel>,
+    /// Names of POSIX shared-memory objects of the host's `/dev/shm`, created when missing,
+    /// seen at the same name in the sandbox's `/dev/shm`.
+    pub shm: Vec<String>,
+}
+
+/// One IPC channel: a host path and where the sandbox sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    pub src: PathBuf,
+    pub dest: PathBuf,
+}
+
+impl Ipc {
+    /// The binds these channels need, after the filesystem grants.
+    pub fn mounts(&self) -> Vec<super::Mount> {
+        let bind = |src: &PathBuf, dest: &PathBuf| super::Mount::Bind {
+            src: src.clone(),
+            dest: dest.clone(),
+            mode: super::BindMode::ReadWrite,
+            optional: false,
+        };
+        let mut mounts: Vec<super::Mount> = self.sockets.iter().chain(&self.fifos).map(|c| bind(&c.src, &c.dest)).collect();
+        for name in &self.shm {
+            let path = PathBuf::from("/dev/shm").join(name);
+            mounts.push(bind(&path, &path));
+        }
+        mounts
+    }
+
+    /// Checks the channels and creates the FIFOs and shared-memory objects that are missing,
+    /// as the options promise. Runs before anything of the sandbox exists.
+    pub(crate) fn prepare(&self) -> Result<(), SpecError> {
+        use std::os::unix::fs::FileTypeExt;
+        for channel in &self.sockets {
+            let meta = std::fs::metadata(&channel.src).map_err(|error| SpecError::path(&channel.src, crate::error::describe(&error)))?;
+            if !meta.file_type().is_socket() && !meta.is_dir() {
+                return Err(SpecError::path(&channel.src, "--socket needs a unix socket or a directory for sockets"));
+            }
+        }
+        for channel in &self.fifos {
+            match std::fs::metadata(&channel.src) {
+                Ok(meta) if meta.file_type().is_fifo() => {}
+                Ok(_) => return Err(SpecError::path(&channel.src, "--fifo needs a named pipe; something else is there")),
+                Err(_) => rustix::fs::mknodat(rustix::fs::CWD, &channel.src, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
+                    .map_err(|error| SpecError::path(&channel.src, format!("cannot create the named pipe: {}", crate::error::describe(&error.into()))))?,
+            }
+        }
+        for name in &self.shm {
+            if name.is_empty() || name.contains('/') || name.starts_with('.') {
+                return Err(SpecError::invalid("shared-memory name", name, "use a plain name, as shm_open takes it without the leading '/'"));
+            }
+            let path = PathBuf::from("/dev/shm").join(name);
+            if !path.exists() {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .map_err(|error| SpecError::path(&path, format!("cannot create the shared-memory object: {}", crate::error::describe(&error))))?;
+            }
+        }
+        Ok(())
+    }
+}
 
 impl Security {
     /// The capabilities the payload keeps: those added, less those dropped.

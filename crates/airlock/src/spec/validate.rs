@@ -145,11 +145,12 @@ impl Spec {
                     return Err(SpecError::path(path, format!("no such {kind} namespace file")));
                 }
                 NsSource::Sandbox(name) => {
-                    return Err(SpecError::invalid(
-                        "namespace source",
-                        format!("sandbox:{name}"),
-                        "joining a named sandbox's namespaces needs named sandboxes, which this build lacks",
-                    ));
+                    if crate::named::check_name(name).is_err() {
+                        return Err(SpecError::invalid("sandbox name", name, "use 1 to 63 letters, digits, '_', '.' and '-'"));
+                    }
+                    if kind == super::NamespaceKind::User {
+                        return Err(SpecError::invalid("namespace source", format!("sandbox:{name}"), "the user namespace is joined with the others, not on its own"));
+                    }
                 }
                 _ => {}
             }
@@ -207,7 +208,9 @@ impl Spec {
                 uid_map: Vec::new(),
                 gid_map: Vec::new(),
                 use_helpers: false,
-                setgroups: true,
+                // A user namespace an ordinary user made with a single-id map denies setgroups;
+                // root's joined namespaces allow it.
+                setgroups: caller.is_root(),
             });
         }
 
