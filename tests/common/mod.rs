@@ -304,3 +304,20 @@ pub fn in_own_network(who: As, script: &str) -> Command {
     command.current_dir("/");
     command
 }
+
+/// Shell lines that make the test's own network and mount namespace stand for a host: `lo`
+/// up, a private /run, and an "upstream" namespace `up` behind a veth pair (`up0`
+/// 10.200.0.1 here, `up1` 10.200.0.2 there) that holds the default route, as user-mode
+/// networking wants. Run as root, in namespaces the test created.
+pub const HOST_WITH_UPSTREAM: &str = "
+ip link set lo up
+mount -t tmpfs -o mode=0755 tmpfs /run
+ip netns add up
+ip link add up0 type veth peer name up1 netns up
+ip addr add 10.200.0.1/24 dev up0
+ip link set up0 up
+ip -n up addr add 10.200.0.2/24 dev up1
+ip -n up link set up1 up
+ip -n up link set lo up
+ip route add default via 10.200.0.2
+";

@@ -68,8 +68,70 @@ airlock exec -t web -- sh\n  airlock exec --ns net web -- ip addr")]
     /// Show the output of a named sandbox's payload.
     Logs(LogsArgs),
 
-    /// Remove what sandboxes whose supervisor was killed left behind.
+    /// Remove what sandboxes whose supervisor was killed left behind: records, cgroups,
+    /// address leases, host links and firewall rules.
     Gc,
+
+    /// Manage bridge networks (root only): `airlock net create|ls|inspect|rm`.
+    #[command(subcommand)]
+    Net(NetCommand),
+}
+
+/// What `airlock net` does.
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// Create a bridge network that sandboxes join with --net bridge:NAME.
+    #[command(after_help = "Examples:\n  airlock net create web\n  airlock net create db --subnet 10.50.0.0/24 --internal\n  \
+airlock net create v6 --ipv6 fd00:a1::/64")]
+    Create(NetCreateArgs),
+
+    /// List bridge networks: name, bridge, subnets, sandboxes on them.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+
+    /// Show a bridge network and the addresses leased on it.
+    Inspect(NetInspectArgs),
+
+    /// Remove a bridge network: its bridge, firewall rules and record. Refused while
+    /// sandboxes use it.
+    Rm(NetRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetCreateArgs {
+    /// The network's name: 1 to 12 letters, digits, '_' and '-'; its bridge is al-NAME.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The IPv4 subnet (default: the first free /24 of 10.89.0.0/16); it must overlap no
+    /// route and no other network.
+    #[arg(long, value_name = "CIDR")]
+    pub subnet: Option<airlock::net::Cidr>,
+
+    /// Also give the network this IPv6 subnet.
+    #[arg(long, value_name = "CIDR")]
+    pub ipv6: Option<airlock::net::Cidr>,
+
+    /// No NAT and no traffic out of the network: its sandboxes reach each other and the
+    /// host only.
+    #[arg(long)]
+    pub internal: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetInspectArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetRmArgs {
+    #[arg(value_name = "NAME", required = true, num_args = 1..)]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]

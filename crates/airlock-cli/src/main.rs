@@ -3,6 +3,7 @@
 mod cli;
 mod grants;
 mod named;
+mod network;
 mod spec_args;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Rm(args) => named::rm(args),
         cli::Command::Logs(args) => named::logs(args),
         cli::Command::Gc => named::gc(),
+        cli::Command::Net(command) => network::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -81,8 +83,8 @@ fn usage_error(error: clap::Error) -> ExitCode {
     }
 }
 
-/// Sends logs to standard error when asked: `-v` for info, `-vv` for debug, or
-/// `AIRLOCK_LOG` with a filter such as `debug` or `airlock=debug,warn`.
+/// Sends warnings to standard error, and more when asked: `-v` for info, `-vv` for debug,
+/// or `AIRLOCK_LOG` with a filter such as `debug` or `airlock=debug,warn`.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
@@ -95,7 +97,7 @@ fn init_logging(verbose: u8) {
             }
         },
         _ => match verbose {
-            0 => return,
+            0 => "airlock=warn".parse().expect("a valid filter"),
             1 => "airlock=info".parse().expect("a valid filter"),
             _ => "airlock=debug".parse().expect("a valid filter"),
         },

@@ -193,6 +193,10 @@ pub fn gc() -> Result<u8, Error> {
     for name in named::collect_garbage(&state)? {
         println!("removed {name}: its supervisor was killed");
     }
+    let leases = airlock::net::collect_garbage()?;
+    if leases > 0 {
+        println!("reclaimed {leases} network lease(s) of sandboxes whose supervisor was killed");
+    }
     Ok(0)
 }
 

@@ -1,9 +1,10 @@
 //! The options that describe a sandbox, shared by every command that starts one, and their
 //! translation into a [`Spec`].
 
-use airlock::spec::{IdRange, NamespaceKind, NetMode, NsSource, Spec};
+use airlock::spec::{EgressRule, IdRange, NamespaceKind, NetMode, NsSource, PortMapping, Spec};
 use clap::Args;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 #[derive(Debug, Args)]
 pub struct SpecArgs {
@@ -162,10 +163,30 @@ pub struct SpecArgs {
     #[arg(long, value_name = "PATH", help_heading = "Limits")]
     pub cgroup_parent: Option<PathBuf>,
 
-    /// The sandbox's network: none (only lo, the default), host (yours), netns:PATH (an
-    /// existing network namespace) or sandbox:NAME (a running named sandbox's).
-    #[arg(long, value_name = "MODE", value_parser = parse_net, help_heading = "Network")]
+    /// The sandbox's network: none (only lo, the default), host (yours), bridge[:NETWORK]
+    /// (an address on a bridge network with NAT; root only), user (pasta's user-mode
+    /// networking), netns:PATH (an existing network namespace) or sandbox:NAME.
+    #[arg(long, value_name = "MODE", value_parser = NetMode::from_str, help_heading = "Network")]
     pub net: Option<NetMode>,
+
+    /// Forward a host port to the sandbox (repeatable): [HOSTIP:]HOSTPORT:PORT[/tcp|/udp],
+    /// TCP by default; with --net bridge or user.
+    #[arg(long, short = 'p', value_name = "PORTS", value_parser = PortMapping::from_str, help_heading = "Network")]
+    pub publish: Vec<PortMapping>,
+
+    /// Allow outbound traffic to this destination only (repeatable):
+    /// CIDR[:PORT[-PORT]][/tcp|/udp], an IPv6 network in brackets when a port follows. All
+    /// other outbound traffic is dropped, except DNS to the sandbox's resolvers.
+    #[arg(long, value_name = "DEST", value_parser = EgressRule::from_str, help_heading = "Network")]
+    pub allow_egress: Vec<EgressRule>,
+
+    /// Use this resolver in the sandbox's /etc/resolv.conf (repeatable).
+    #[arg(long, value_name = "IP", help_heading = "Network")]
+    pub dns: Vec<std::net::IpAddr>,
+
+    /// A fixed address for the sandbox on its bridge network (one IPv4, one IPv6).
+    #[arg(long, value_name = "ADDR", help_heading = "Network")]
+    pub ip: Vec<std::net::IpAddr>,
 
     /// Expose a host unix socket, or a directory where sockets are made, at DEST (repeatable);
     /// servers and clients may be on either side.
@@ -213,6 +234,10 @@ impl SpecArgs {
         if let Some(mode) = &self.net {
             spec.network.mode = mode.clone();
         }
+        spec.network.publish = self.publish.clone();
+        spec.network.allow_egress = self.allow_egress.clone();
+        spec.network.dns = self.dns.clone();
+        spec.network.ip = self.ip.clone();
         for (kind, source) in [(NamespaceKind::Ipc, &self.ipc), (NamespaceKind::Uts, &self.uts), (NamespaceKind::Pid, &self.pid)] {
             if let (Some(source), Some(slot)) = (source, spec.namespaces.source_mut(kind)) {
                 *slot = source.clone();
@@ -295,20 +320,6 @@ pub fn parse_env(text: &str) -> Result<(String, String), String> {
         Some(("", _)) => Err("the variable name before '=' is empty".to_string()),
         Some((key, value)) => Ok((key.to_string(), value.to_string())),
         None => Err("expected KEY=VALUE".to_string()),
-    }
-}
-
-fn parse_net(text: &str) -> Result<NetMode, String> {
-    if let Some(path) = text.strip_prefix("netns:") {
-        return Ok(NetMode::Netns(std::path::absolute(path).map_err(|error| error.to_string())?));
-    }
-    if let Some(name) = text.strip_prefix("sandbox:") {
-        return Ok(NetMode::Sandbox(name.to_string()));
-    }
-    match text {
-        "none" => Ok(NetMode::None),
-        "host" => Ok(NetMode::Host),
-        _ => Err("expected none, host, netns:PATH or sandbox:NAME".to_string()),
     }
 }
 

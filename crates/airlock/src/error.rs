@@ -19,6 +19,9 @@ pub enum Error {
     #[error(transparent)]
     Named(#[from] crate::named::NamedError),
 
+    #[error(transparent)]
+    Network(#[from] crate::net::NetError),
+
     /// A setup step failed inside the sandbox or in the supervisor.
     #[error("{message}")]
     Setup { step: Step, message: String },

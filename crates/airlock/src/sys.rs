@@ -160,6 +160,34 @@ pub fn set_parent_death_signal(signal: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Runs `work` in a detached process (a grandchild in a session of its own, with standard
+/// input and output on /dev/null, that init adopts) and returns without waiting for it;
+/// runs it here when no process can be made. Only for a single-threaded caller.
+pub fn run_detached(work: impl FnOnce()) {
+    // SAFETY: the caller is single-threaded, so the child may run arbitrary code.
+    match unsafe { libc::fork() } {
+        -1 => work(),
+        0 => {
+            // SAFETY: as above; the child is single-threaded too.
+            if unsafe { libc::fork() } == 0 {
+                let _ = rustix::process::setsid();
+                if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+                    for fd in 0..=2 {
+                        // SAFETY: dup2 onto the standard descriptors, which this process owns.
+                        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd) };
+                    }
+                }
+                work();
+            }
+            // SAFETY: _exit ends the child without running the parent's destructors twice.
+            unsafe { libc::_exit(0) }
+        }
+        child => {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
+        }
+    }
+}
+
 /// Makes this process the reaper of orphaned descendants.
 pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes a flag and no pointers.

@@ -34,6 +34,8 @@ pub(crate) struct Context<'a> {
     pub cgroups_pending: bool,
     /// A host directory that becomes `/dev/shm`, for sandboxes that share it.
     pub shm_dir: Option<&'a std::path::Path>,
+    /// What the sandbox configures of its network: interface, resolv.conf, egress rules.
+    pub network: &'a crate::net::setup::SandboxSide,
 }
 
 /// A failed step and what went wrong, in the words of the final error message.
@@ -131,6 +133,9 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
     identity::become_ids(context.ids)?;
     if context.spec.network.mode.has_own_namespace() {
         network::loopback_up()?;
+        if context.network.host_pending {
+            network::allow_ping()?;
+        }
     }
     let mounts = crate::fs::setup(context)?;
     if context.spec.namespaces.uts == NsSource::New {
@@ -152,6 +157,14 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
             _ => exit_now(125),
         }
     }
+    if context.network.host_pending {
+        match context.channel.recv::<ToSandbox>() {
+            Ok(Some(ToSandbox::NetworkReady)) => {}
+            // The supervisor could not attach the network and will say why.
+            _ => exit_now(125),
+        }
+    }
+    network::configure(context.network)?;
     if context.spec.namespaces.cgroup == NsSource::New {
         // Now that the sandbox is in its cgroups, they become the namespace's root.
         // SAFETY: NEWCGROUP does not unshare the descriptor table, and this process has one

@@ -38,6 +38,7 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
     let spec = context.spec;
     let plan = plan(spec);
     let prepared: Vec<Prepared> = plan.iter().map(|mount| prepare(mount, spec, context.shm_dir)).collect::<Result<_, _>>()?;
+    let resolv_conf = context.network.resolv_conf.as_deref().map(resolv_conf_tree).transpose()?;
 
     let root_tree = match &spec.filesystem.rootfs {
         Some(rootfs) => mount_api::clone_tree(rustix::fs::CWD, rootfs, Flags::NONE)
@@ -56,6 +57,9 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
         }
         apply(&resolver, &mount, prepared, context)?;
         mounted.push(mount);
+    }
+    if let Some(tree) = resolv_conf {
+        attach_resolv_conf(&resolver, tree)?;
     }
     if spec.filesystem.rootfs.is_none() {
         // Only the grants are writable; the tmpfs that holds their mount points is not.
@@ -135,6 +139,40 @@ fn prepare(mount: &Mount, spec: &Spec, shm_dir: Option<&Path>) -> Result<Prepare
     }
 }
 
+/// A read-only tree holding just the sandbox's resolv.conf, with `text`.
+///
+/// The file lives on a small tmpfs that is first attached at the staging directory: the
+/// kernel clones only mounts of the current namespace, and the new root covers this tmpfs
+/// once it is attached there in turn.
+fn resolv_conf_tree(text: &str) -> Result<OwnedFd, SetupError> {
+    let what = || "cannot write the sandbox's /etc/resolv.conf".to_string();
+    let scratch = mount_api::new_filesystem("tmpfs", &[("mode", "0755"), ("size", "16k")], Flags { nosuid: true, nodev: true, noexec: true, ..Flags::NONE })
+        .at(Step::Mounts, what)?;
+    let staging = staging_dir();
+    let target = rustix::fs::open(staging, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).at(Step::Mounts, what)?;
+    mount_api::attach(scratch.as_fd(), target.as_fd()).at(Step::Mounts, what)?;
+
+    let file = rustix::fs::openat(&scratch, "resolv.conf", OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+        .at(Step::Mounts, what)?;
+    let mut written = 0;
+    while written < text.len() {
+        written += rustix::io::write(&file, &text.as_bytes()[written..]).at(Step::Mounts, what)?;
+    }
+    mount_api::clone_tree(scratch.as_fd(), Path::new("resolv.conf"), Flags { read_only: true, nosuid: true, nodev: true, noexec: true })
+        .at(Step::Mounts, what)
+}
+
+/// Mounts the sandbox's resolv.conf over `/etc/resolv.conf`, when the root has an `/etc`.
+fn attach_resolv_conf(resolver: &Resolver<'_>, tree: OwnedFd) -> Result<(), SetupError> {
+    if resolver.open(Path::new("/etc"), OFlags::PATH | OFlags::DIRECTORY).is_err() {
+        tracing::debug!("the sandbox has no /etc; it gets no resolv.conf");
+        return Ok(());
+    }
+    let dest = Path::new("/etc/resolv.conf");
+    attach_at(resolver, dest, Target::File, tree.as_fd())
+        .map_err(|why| SetupError::new(Step::Mounts, format!("cannot mount the sandbox's resolv.conf on {}: {why}", dest.display())))
+}
+
 /// Whether a fresh sysfs can be mounted: the kernel allows it when the sandbox's network
 /// namespace is its own, or when no user namespace stands between airlock and the host.
 fn owns_network_namespace(spec: &Spec) -> bool {
@@ -145,8 +183,12 @@ fn owns_network_namespace(spec: &Spec) -> bool {
 /// Whatever the staging directory covers was captured in the prepare phase already.
 const STAGING: [&str; 3] = ["/tmp", "/mnt", "/"];
 
+fn staging_dir() -> &'static str {
+    STAGING.iter().find(|dir| Path::new(dir).is_dir()).copied().unwrap_or("/")
+}
+
 fn attach_staging(tree: OwnedFd) -> Result<OwnedFd, SetupError> {
-    let staging = STAGING.iter().find(|dir| Path::new(dir).is_dir()).copied().unwrap_or("/");
+    let staging = staging_dir();
     let target = rustix::fs::open(staging, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .at(Step::Mounts, || format!("cannot open {staging} to build the new root"))?;
     mount_api::attach(tree.as_fd(), target.as_fd()).at(Step::Mounts, || format!("cannot attach the new root at {staging}"))?;

@@ -33,6 +33,9 @@ pub enum ToSandbox {
     /// The sandbox is in its cgroups (sent after `Continue` when the supervisor moves it
     /// there, which takes a while and overlaps with the sandbox's own setup).
     InCgroups,
+    /// The host side of the sandbox's network is attached (sent after `InCgroups`, when
+    /// there is a host side): its veth end exists, or pasta has configured the namespace.
+    NetworkReady,
 }
 
 /// A message from the sandbox to the supervisor.

@@ -93,6 +93,9 @@ pub struct Sandbox {
     applied: Option<crate::security::Applied>,
     cgroups: Option<crate::cgroup::Cgroups>,
     limits: crate::spec::Limits,
+    /// The host side of the sandbox's network, released when the sandbox is dropped.
+    network: Option<crate::net::setup::HostSide>,
+    addresses: Vec<String>,
 }
 
 impl Sandbox {
@@ -111,9 +114,9 @@ impl Sandbox {
         self.cgroups.as_ref().map(crate::cgroup::Cgroups::paths).unwrap_or_default()
     }
 
-    /// The sandbox's addresses on its network, when it has one of its own.
+    /// The sandbox's addresses on its bridge network; empty in the other modes.
     pub fn addresses(&self) -> Vec<String> {
-        Vec::new()
+        self.addresses.clone()
     }
 
     /// What the sandbox's cgroups have counted so far; all empty without cgroup limits.
@@ -152,6 +155,8 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
             std::io::Error::other("the calling process has several threads; launch from a single-threaded process"),
         ));
     }
+    let (sandbox_network, host_network) = crate::net::setup::prepare(spec)?;
+    let addresses = host_network.addresses();
     let cgroups = crate::cgroup::Cgroups::create(&spec.limits, &crate::cgroup::group_name())?;
     let cgroup_dir = cgroups.as_ref().and_then(crate::cgroup::Cgroups::v2_directory);
     let cgroups_pending = cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
@@ -177,6 +182,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 filter: filter.as_deref(),
                 cgroups_pending,
                 shm_dir: shm_dir.as_deref(),
+                network: &sandbox_network,
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -194,8 +200,10 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         applied: None,
         cgroups,
         limits: spec.limits.clone(),
+        network: None,
+        addresses,
     };
-    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_dir.is_some()) {
+    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_dir.is_some(), host_network) {
         sandbox.kill_and_reap();
         return Err(error);
     }
@@ -203,7 +211,12 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
 }
 
 /// Does the host-side setup, lets the sandbox continue and waits until its payload runs.
-fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds, in_v2_cgroup: bool) -> Result<(), Error> {
+fn hand_over(
+    sandbox: &mut Sandbox,
+    ids: &crate::spec::validate::ResolvedIds,
+    in_v2_cgroup: bool,
+    network: crate::net::setup::Pending,
+) -> Result<(), Error> {
     if !ids.uid_map.is_empty() {
         idmap::write(sandbox.pid, ids)?;
     }
@@ -218,6 +231,14 @@ fn hand_over(sandbox: &mut Sandbox, ids: &crate::spec::validate::ResolvedIds, in
         sandbox
             .channel
             .send(&ToSandbox::InCgroups)
+            .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+    }
+    // The veth pair or pasta, likewise while the sandbox builds its mounts.
+    sandbox.network = network.attach(sandbox.pid)?;
+    if sandbox.network.is_some() {
+        sandbox
+            .channel
+            .send(&ToSandbox::NetworkReady)
             .map_err(|error| Error::io("cannot reach the sandbox", error))?;
     }
 

@@ -21,6 +21,7 @@ pub use exec::{exec, ExecOptions};
 pub use process::ProcessRef;
 pub use procs::{processes, SandboxProcess};
 pub use state::{check_name, StateDir, MAX_NAME};
+pub(crate) use state::check_owned;
 
 use crate::launch::channel::ExitStatus;
 use crate::launch::Limit;
@@ -252,6 +253,10 @@ fn reclaim(record: &Record) {
     // the dead supervisor left in them.
     for cgroup in record.cgroups.iter().rev() {
         crate::cgroup::remove_group(cgroup);
+    }
+    // Its lease, host link and firewall table go with those of any other dead supervisor.
+    if let Err(error) = crate::net::collect_garbage() {
+        tracing::warn!(%error, "cannot reclaim the network of a dead sandbox");
     }
 }
 

@@ -51,13 +51,21 @@ impl StateDir {
             Err(error) => return Err(NamedError::io("create", &root, error)),
         }
         check_owned(&root, uid)?;
-        let sandboxes = root.join("sandboxes");
-        match std::fs::DirBuilder::new().mode(0o700).create(&sandboxes) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => check_owned(&sandboxes, uid)?,
-            Err(error) => return Err(NamedError::io("create", &sandboxes, error)),
+        let state = StateDir { root };
+        state.subdir("sandboxes")?;
+        Ok(state)
+    }
+
+    /// Opens (creating when missing) the directory `name` below the root, with the same
+    /// ownership checks.
+    pub(crate) fn subdir(&self, name: &str) -> Result<PathBuf, NamedError> {
+        let uid = rustix::process::geteuid().as_raw();
+        let dir = self.root.join(name);
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => Ok(dir),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => check_owned(&dir, uid).map(|()| dir),
+            Err(error) => Err(NamedError::io("create", &dir, error)),
         }
-        Ok(StateDir { root })
     }
 
     pub fn path(&self) -> &Path {
@@ -163,7 +171,7 @@ fn default_root() -> PathBuf {
 }
 
 /// Refuses a path that is not the caller's own (or that is a symlink, or open to others).
-fn check_owned(path: &Path, uid: u32) -> Result<(), NamedError> {
+pub(crate) fn check_owned(path: &Path, uid: u32) -> Result<(), NamedError> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| NamedError::io("inspect", path, e))?;
     let why = if meta.file_type().is_symlink() {
         Some("it is a symlink".to_string())

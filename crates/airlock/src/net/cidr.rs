@@ -76,6 +76,52 @@ impl Cidr {
     }
 }
 
+impl Cidr {
+    /// Whether `address` lies in this network.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        address.is_ipv4() == self.address.is_ipv4() && Cidr { address, prefix_len: self.prefix_len }.network() == self.network()
+    }
+
+    /// Whether the two networks share any address.
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        let shorter = if self.prefix_len <= other.prefix_len { self } else { other };
+        let longer = if std::ptr::eq(shorter, self) { other } else { self };
+        shorter.contains(longer.address)
+    }
+
+    /// Returns the address `index` places after the network address, if it is still inside
+    /// the network.
+    pub fn nth(&self, index: u128) -> Option<IpAddr> {
+        let host_bits = u32::from(max_prefix_len(self.address) - self.prefix_len);
+        if host_bits < 128 && index >> host_bits != 0 {
+            return None;
+        }
+        Some(match self.network() {
+            IpAddr::V4(network) => IpAddr::V4(Ipv4Addr::from(u32::from(network).checked_add(u32::try_from(index).ok()?)?)),
+            IpAddr::V6(network) => IpAddr::V6(Ipv6Addr::from(u128::from(network).checked_add(index)?)),
+        })
+    }
+
+    /// Returns the number of addresses in the network, saturated for an IPv6 /0.
+    pub fn size(&self) -> u128 {
+        let host_bits = u32::from(max_prefix_len(self.address) - self.prefix_len);
+        1u128.checked_shl(host_bits).unwrap_or(u128::MAX)
+    }
+}
+
+impl serde::Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Cidr, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.address, self.prefix_len)
@@ -128,6 +174,23 @@ mod tests {
             let cidr: Cidr = text.parse().unwrap();
             assert_eq!(cidr.to_string(), text);
         }
+    }
+
+    #[test]
+    fn containment_and_overlap() {
+        let net: Cidr = "10.89.0.0/24".parse().unwrap();
+        assert!(net.contains("10.89.0.200".parse().unwrap()));
+        assert!(!net.contains("10.89.1.1".parse().unwrap()));
+        assert!(!net.contains("::1".parse().unwrap()));
+        assert!(net.overlaps(&"10.0.0.0/8".parse().unwrap()));
+        assert!("10.0.0.0/8".parse::<Cidr>().unwrap().overlaps(&net));
+        assert!(!net.overlaps(&"10.89.1.0/24".parse().unwrap()));
+        assert_eq!(net.nth(1), Some("10.89.0.1".parse().unwrap()));
+        assert_eq!(net.nth(255), Some("10.89.0.255".parse().unwrap()));
+        assert_eq!(net.nth(256), None);
+        assert_eq!(net.size(), 256);
+        let v6: Cidr = "fd00:89::/64".parse().unwrap();
+        assert_eq!(v6.nth(2), Some("fd00:89::2".parse().unwrap()));
     }
 
     #[test]

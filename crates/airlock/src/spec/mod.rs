@@ -20,7 +20,7 @@ pub use filesystem::{BindMode, FileSource, Filesystem, Mount};
 pub use identity::{IdRange, Identity};
 pub use limits::{parse_cpu_list, Cpus, Limits, Rlimit, RlimitResource, UNLIMITED};
 pub use namespaces::{NamespaceKind, Namespaces, NsSource};
-pub use network::{NetMode, Network};
+pub use network::{EgressRule, NetMode, Network, PortMapping, Protocol, DEFAULT_NETWORK};
 pub use process::Process;
 pub use security::{capability_names, parse_capability, Channel, Ipc, LandlockMode, SeccompMode, Security};
 pub use validate::Caller;
@@ -54,3 +54,4 @@ impl Spec {
         spec
     }
 }
+

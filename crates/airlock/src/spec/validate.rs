@@ -127,6 +127,8 @@ impl Spec {
         self.validate_process()?;
         self.filesystem.validate()?;
         self.security.validate()?;
+        let net_admin = self.security.capabilities().iter().any(|cap| cap == "NET_ADMIN");
+        self.network.validate(caller.is_root(), net_admin)?;
         self.limits.validate()?;
         Ok(())
     }

@@ -34,6 +34,21 @@ pub struct Batch {
     rule_counts: HashMap<String, usize>,
 }
 
+/// A netfilter netlink socket in the namespace it was opened in, for several batches.
+///
+/// Closing one soon after a change waits for the kernel to free the replaced rules, which
+/// takes an RCU grace period (about 15 ms): a caller in a hurry keeps the connection open
+/// and closes it later.
+pub struct Connection {
+    socket: Socket,
+}
+
+impl Connection {
+    pub fn open() -> Result<Connection, NftError> {
+        Ok(Connection { socket: Socket::open(netlink_sys::protocols::NETLINK_NETFILTER).map_err(NftError::Socket)? })
+    }
+}
+
 impl Batch {
     pub fn new() -> Batch {
         Batch::default()
@@ -105,8 +120,16 @@ impl Batch {
         if self.messages.is_empty() {
             return Ok(());
         }
+        self.send_on(&Connection::open()?)
+    }
+
+    /// Sends the batch as [`Batch::send`] does, through `connection`.
+    pub fn send_on(&self, connection: &Connection) -> Result<(), NftError> {
+        if self.messages.is_empty() {
+            return Ok(());
+        }
         tracing::debug!(changes = self.messages.len(), "sending an nf_tables batch");
-        let socket = Socket::open(netlink_sys::protocols::NETLINK_NETFILTER).map_err(NftError::Socket)?;
+        let socket = &connection.socket;
         let datagram = self.encode();
         // The kernel runs the whole batch inside the send call and queues every ack before
         // the call returns, so the receive buffer must fit them all. An ack that does not fit

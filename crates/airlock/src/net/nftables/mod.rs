@@ -32,7 +32,7 @@ mod table;
 mod tests;
 mod uapi;
 
-pub use batch::Batch;
+pub use batch::{Batch, Connection};
 pub use expr::{CmpOp, CtKey, Expr, MetaKey, NatFamily, PayloadBase, Register, Verdict};
 pub use matches::{CtState, Icmpv6Type, Protocol};
 pub use table::{BaseChain, ChainType, Family, Hook, Policy, Table};

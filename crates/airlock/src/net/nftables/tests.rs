@@ -1,7 +1,8 @@
 //! Tests against the kernel, each inside network namespaces it creates. The rule tests load
-//! the same rules twice, once through a [`Batch`] and once through `nft -f` from their nft
-//! text, and compare what `nft -j list ruleset` shows for each. The packet tests build a
-//! small network of namespaces and check what gets through:
+//! a [`Batch`] into one namespace and the nft text it stands for, through `nft -f`, into
+//! another, and compare what `nft -j list ruleset` shows for each; most of them check the
+//! batches that [`crate::net::firewall`] builds. The packet tests build a small network of
+//! namespaces, install those batches where airlock does, and check what gets through:
 //!
 //! ```text
 //!  client             host                                sandbox A (al-web network)
@@ -12,8 +13,10 @@
 
 use super::*;
 use crate::net::cidr::Cidr;
+use crate::net::firewall::{egress_rules, network_rules, sandbox_host_rules, DnsRedirect, Forward};
 use crate::net::rtnl::Netlink;
 use crate::net::testns::{run_json, run_program, set_net_sysctl, TestNetns};
+use crate::spec::{self, EgressRule};
 use serde_json::Value;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -35,112 +38,20 @@ fn socket(text: &str) -> SocketAddr {
     text.parse().unwrap()
 }
 
-/// A port published from the host to a sandbox.
-struct Published {
-    protocol: Protocol,
-    host_port: u16,
-    /// Match only this host address, in place of every local one.
-    host_address: Option<IpAddr>,
-    sandbox: SocketAddr,
+/// The host's table for the al-web network, as airlock installs it with the bridge.
+fn web_network(internal: bool) -> Batch {
+    let table = Table::new(Family::Inet, "airlock-net-web");
+    network_rules(&table, "al-web", &[cidr("10.89.0.0/24"), cidr("fd00:89::/64")], internal).unwrap()
 }
 
-/// Builds the host side of one network as airlock installs it: masquerade for traffic that
-/// leaves the network, published ports, and a forward chain that keeps other networks and
-/// unpublished ports out.
-fn host_rules(network: &str, subnets: &[Cidr], published: &[Published]) -> Result<Batch, NftError> {
-    let table = Table::new(Family::Inet, format!("airlock-{network}"));
-    let bridge = format!("al-{network}");
-    let mut batch = Batch::new();
-    batch.add_table(&table);
-
-    batch.add_chain(&table, "postrouting", Some(BaseChain::nat(Hook::Postrouting, 100)));
-    for subnet in subnets {
-        let rule = [matches::saddr(*subnet), matches::not_oifname(&bridge)?, statements::masquerade()].concat();
-        batch.add_rule(&table, "postrouting", &rule);
-    }
-    let loopback = [matches::saddr(cidr("127.0.0.0/8")), matches::oifname(&bridge)?, statements::masquerade()].concat();
-    batch.add_rule(&table, "postrouting", &loopback);
-
-    for chain in ["prerouting", "output"] {
-        let hook = if chain == "prerouting" { Hook::Prerouting } else { Hook::Output };
-        batch.add_chain(&table, chain, Some(BaseChain::nat(hook, -100)));
-        for port in published {
-            let destination = match port.host_address {
-                Some(address) => matches::daddr(Cidr::host(address)),
-                None => matches::fib_daddr_local(),
-            };
-            let rule = [
-                destination,
-                matches::dport(port.protocol, port.host_port),
-                statements::dnat(port.sandbox.ip(), port.sandbox.port()),
-            ]
-            .concat();
-            batch.add_rule(&table, chain, &rule);
-        }
-    }
-
-    batch.add_chain(&table, "forward", Some(BaseChain::filter(Hook::Forward, 0)));
-    let forward = [
-        [
-            matches::iifname(&bridge)?,
-            matches::oifname_prefix("al-")?,
-            matches::not_oifname(&bridge)?,
-            statements::drop(),
-        ]
-        .concat(),
-        [
-            matches::oifname(&bridge)?,
-            matches::ct_state(&[CtState::Established, CtState::Related]),
-            statements::accept(),
-        ]
-        .concat(),
-        [matches::oifname(&bridge)?, matches::ct_status_dnat(), statements::accept()].concat(),
-        [matches::oifname(&bridge)?, matches::not_iifname(&bridge)?, statements::drop()].concat(),
-    ];
-    for rule in &forward {
-        batch.add_rule(&table, "forward", rule);
-    }
-    Ok(batch)
+/// The host's table for sandbox A, as airlock installs it when the sandbox starts.
+fn sandbox_a_ports(forwards: &[Forward], dns: Option<DnsRedirect>) -> Batch {
+    sandbox_host_rules(&Table::new(Family::Inet, "airlock-sandbox-1"), forwards, dns).unwrap()
 }
 
-/// One egress grant: a network, and optionally a protocol and a port range.
-struct Egress {
-    network: Cidr,
-    protocol: Option<Protocol>,
-    ports: Option<(u16, u16)>,
-}
-
-/// Builds the sandbox side as airlock installs it in the sandbox's namespace: only loopback,
-/// replies, DNS to the resolver and the granted egress leave.
-fn sandbox_rules(resolver: IpAddr, egress: &[Egress]) -> Result<Batch, NftError> {
-    let table = Table::new(Family::Inet, "airlock");
-    let mut batch = Batch::new();
-    batch.add_table(&table);
-    batch.add_chain(&table, "output", Some(BaseChain::filter(Hook::Output, 0).with_policy(Policy::Drop)));
-
-    batch.add_rule(&table, "output", &[matches::oifname("lo")?, statements::accept()].concat());
-    let replies = [matches::ct_state(&[CtState::Established, CtState::Related]), statements::accept()].concat();
-    batch.add_rule(&table, "output", &replies);
-    // IPv6 finds its neighbors through ICMPv6, which passes the inet output chain (IPv4's
-    // ARP is not IP and bypasses it), so without these rules no IPv6 packet leaves at all.
-    for message in [Icmpv6Type::NeighborSolicit, Icmpv6Type::NeighborAdvert] {
-        batch.add_rule(&table, "output", &[matches::icmpv6_type(message), statements::accept()].concat());
-    }
-    for protocol in [Protocol::Udp, Protocol::Tcp] {
-        let dns = [matches::daddr(Cidr::host(resolver)), matches::dport(protocol, 53), statements::accept()].concat();
-        batch.add_rule(&table, "output", &dns);
-    }
-    for grant in egress {
-        let mut rule = matches::daddr(grant.network);
-        match (grant.protocol, grant.ports) {
-            (Some(protocol), Some((first, last))) => rule.extend(matches::dport_range(protocol, first, last)?),
-            (Some(protocol), None) => rule.extend(matches::protocol(protocol)),
-            (None, _) => {}
-        }
-        rule.extend(statements::accept());
-        batch.add_rule(&table, "output", &rule);
-    }
-    Ok(batch)
+/// Egress grants in the syntax of `--allow-egress`.
+fn grants(texts: &[&str]) -> Vec<EgressRule> {
+    texts.iter().map(|text| text.parse().unwrap()).collect()
 }
 
 /// Returns the chains and rules that `nft -j list ruleset` shows in the calling thread's
@@ -181,33 +92,90 @@ fn assert_same_ruleset(ours: &[Value], reference: &[Value]) {
     assert_eq!(ours.len(), reference.len(), "ours: {ours:#?}\nnft: {reference:#?}");
 }
 
-#[test]
-fn host_rules_match_nft() {
-    let published = [
-        Published { protocol: Protocol::Tcp, host_port: 8080, host_address: None, sandbox: socket("10.89.0.2:80") },
-        Published {
-            protocol: Protocol::Udp,
-            host_port: 5353,
-            host_address: Some(ip("10.0.0.1")),
-            sandbox: socket("10.89.0.2:53"),
-        },
-        Published { protocol: Protocol::Tcp, host_port: 8443, host_address: None, sandbox: socket("[fd00:89::2]:443") },
-    ];
-    let batch = host_rules("web", &[cidr("10.89.0.0/24"), cidr("fd00:89::/64")], &published).unwrap();
+/// Checks that sending `batch` to a new namespace leaves the ruleset that `nft -f` makes of
+/// `reference`.
+fn assert_matches_nft(batch: &Batch, reference: &str) {
     let ours = TestNetns::new().run(|| {
         batch.send().unwrap();
         ruleset()
     });
+    assert_same_ruleset(&ours, &nft_reference(reference));
+}
 
-    let reference = nft_reference(
+#[test]
+fn network_rules_match_nft() {
+    assert_matches_nft(
+        &web_network(false),
         r#"
-        table inet airlock-web {
+        table inet airlock-net-web {
             chain postrouting {
                 type nat hook postrouting priority 100; policy accept;
                 ip saddr 10.89.0.0/24 oifname != "al-web" masquerade
                 ip6 saddr fd00:89::/64 oifname != "al-web" masquerade
                 ip saddr 127.0.0.0/8 oifname "al-web" masquerade
+                ip saddr 10.89.0.0/24 oifname "al-web" ct status dnat masquerade
+                ip6 saddr fd00:89::/64 oifname "al-web" ct status dnat masquerade
             }
+            chain forward {
+                type filter hook forward priority 0; policy accept;
+                iifname "al-web" ct status dnat accept
+                iifname "al-web" oifname "al-*" oifname != "al-web" drop
+                oifname "al-web" ct state established,related accept
+                oifname "al-web" ct status dnat accept
+                oifname "al-web" iifname != "al-web" drop
+            }
+        }
+        "#,
+    );
+}
+
+#[test]
+fn internal_network_rules_match_nft() {
+    // No masquerade out of the network, and a drop for everything that would leave it.
+    assert_matches_nft(
+        &web_network(true),
+        r#"
+        table inet airlock-net-web {
+            chain postrouting {
+                type nat hook postrouting priority 100; policy accept;
+                ip saddr 127.0.0.0/8 oifname "al-web" masquerade
+                ip saddr 10.89.0.0/24 oifname "al-web" ct status dnat masquerade
+                ip6 saddr fd00:89::/64 oifname "al-web" ct status dnat masquerade
+            }
+            chain forward {
+                type filter hook forward priority 0; policy accept;
+                iifname "al-web" oifname != "al-web" drop
+                iifname "al-web" oifname "al-*" oifname != "al-web" drop
+                oifname "al-web" ct state established,related accept
+                oifname "al-web" ct status dnat accept
+                oifname "al-web" iifname != "al-web" drop
+            }
+        }
+        "#,
+    );
+}
+
+#[test]
+fn sandbox_host_rules_match_nft() {
+    let forwards = [
+        Forward { protocol: spec::Protocol::Tcp, host_address: None, host_port: 8080, target: socket("10.89.0.2:80") },
+        Forward {
+            protocol: spec::Protocol::Udp,
+            host_address: Some(ip("10.0.0.1")),
+            host_port: 5353,
+            target: socket("10.89.0.2:53"),
+        },
+        Forward {
+            protocol: spec::Protocol::Tcp,
+            host_address: None,
+            host_port: 8443,
+            target: socket("[fd00:89::2]:443"),
+        },
+    ];
+    assert_matches_nft(
+        &sandbox_a_ports(&forwards, None),
+        r#"
+        table inet airlock-sandbox-1 {
             chain prerouting {
                 type nat hook prerouting priority -100; policy accept;
                 fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80
@@ -220,35 +188,51 @@ fn host_rules_match_nft() {
                 ip daddr 10.0.0.1 udp dport 5353 dnat ip to 10.89.0.2:53
                 fib daddr type local tcp dport 8443 dnat ip6 to [fd00:89::2]:443
             }
-            chain forward {
-                type filter hook forward priority 0; policy accept;
-                iifname "al-web" oifname "al-*" oifname != "al-web" drop
-                oifname "al-web" ct state established,related accept
-                oifname "al-web" ct status dnat accept
-                oifname "al-web" iifname != "al-web" drop
+        }
+        "#,
+    );
+}
+
+#[test]
+fn dns_redirect_matches_nft() {
+    // The redirect follows the published ports, and only in prerouting: the host's own
+    // queries to the gateway need none.
+    let forward =
+        Forward { protocol: spec::Protocol::Tcp, host_address: None, host_port: 8080, target: socket("10.89.0.2:80") };
+    let dns =
+        DnsRedirect { bridge_address: ip("10.89.0.1"), sandbox_address: ip("10.89.0.2"), resolver: ip("127.0.0.53") };
+    assert_matches_nft(
+        &sandbox_a_ports(&[forward], Some(dns)),
+        r#"
+        table inet airlock-sandbox-1 {
+            chain prerouting {
+                type nat hook prerouting priority -100; policy accept;
+                fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80
+                ip saddr 10.89.0.2 ip daddr 10.89.0.1 udp dport 53 dnat ip to 127.0.0.53:53
+                ip saddr 10.89.0.2 ip daddr 10.89.0.1 tcp dport 53 dnat ip to 127.0.0.53:53
+            }
+            chain output {
+                type nat hook output priority -100; policy accept;
+                fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80
             }
         }
         "#,
     );
-    assert_same_ruleset(&ours, &reference);
 }
 
 #[test]
-fn sandbox_rules_match_nft() {
-    let egress = [
-        Egress { network: cidr("10.0.0.0/12"), protocol: Some(Protocol::Tcp), ports: Some((1000, 2000)) },
-        Egress { network: cidr("192.0.2.0/24"), protocol: Some(Protocol::Udp), ports: None },
-        Egress { network: cidr("198.51.100.7/32"), protocol: None, ports: None },
-        Egress { network: cidr("2001:db8::/33"), protocol: None, ports: None },
-        Egress { network: cidr("fd00:89::1/128"), protocol: Some(Protocol::Udp), ports: Some((7000, 7000)) },
-    ];
-    let batch = sandbox_rules(ip("10.89.0.1"), &egress).unwrap();
-    let ours = TestNetns::new().run(|| {
-        batch.send().unwrap();
-        ruleset()
-    });
-
-    let reference = nft_reference(
+fn egress_rules_match_nft() {
+    let egress = grants(&[
+        "10.0.0.0/12:1000-2000/tcp",
+        "192.0.2.0/24/udp",
+        "198.51.100.7",
+        "2001:db8::/33",
+        "[fd00:89::1]:7000/udp",
+        // A port without a protocol grants it for TCP and UDP, in two rules.
+        "203.0.113.0/24:443",
+    ]);
+    assert_matches_nft(
+        &egress_rules(&[ip("10.89.0.1")], &egress).unwrap(),
         r#"
         table inet airlock {
             chain output {
@@ -264,11 +248,12 @@ fn sandbox_rules_match_nft() {
                 ip daddr 198.51.100.7 accept
                 ip6 daddr 2001:db8::/33 accept
                 ip6 daddr fd00:89::1 udp dport >= 7000 udp dport <= 7000 accept
+                ip daddr 203.0.113.0/24 tcp dport >= 443 tcp dport <= 443 accept
+                ip daddr 203.0.113.0/24 udp dport >= 443 udp dport <= 443 accept
             }
         }
         "#,
     );
-    assert_same_ruleset(&ours, &reference);
 }
 
 #[test]
@@ -289,12 +274,8 @@ fn regular_chain_and_jump_match_nft() {
         batch.add_rule(&table, "egress", &rule);
     }
     batch.add_rule(&table, "output", &[matches::oifname("eth0").unwrap(), statements::jump("egress")].concat());
-    let ours = TestNetns::new().run(|| {
-        batch.send().unwrap();
-        ruleset()
-    });
-
-    let reference = nft_reference(
+    assert_matches_nft(
+        &batch,
         r#"
         table inet airlock {
             chain egress {
@@ -309,7 +290,6 @@ fn regular_chain_and_jump_match_nft() {
         }
         "#,
     );
-    assert_same_ruleset(&ours, &reference);
 }
 
 #[test]
@@ -321,12 +301,8 @@ fn ip_and_ip6_tables_match_nft() {
         batch.add_chain(&table, "input", Some(BaseChain::filter(Hook::Input, 10).with_policy(Policy::Drop)));
         batch.add_rule(&table, "input", &[matches::iifname("lo").unwrap(), statements::accept()].concat());
     }
-    let ours = TestNetns::new().run(|| {
-        batch.send().unwrap();
-        ruleset()
-    });
-
-    let reference = nft_reference(
+    assert_matches_nft(
+        &batch,
         r#"
         table ip airlock-v4 {
             chain input { type filter hook input priority 10; policy drop; iifname "lo" accept; }
@@ -336,7 +312,6 @@ fn ip_and_ip6_tables_match_nft() {
         }
         "#,
     );
-    assert_same_ruleset(&ours, &reference);
 }
 
 #[test]
@@ -500,7 +475,7 @@ fn peer_of_accepted(listener: &TcpListener) -> IpAddr {
 #[test]
 fn masquerade_hides_sandbox_address() {
     let network = Network::new();
-    network.host.run(|| host_rules("web", &[cidr("10.89.0.0/24")], &[]).unwrap().send().unwrap());
+    network.host.run(|| web_network(false).send().unwrap());
 
     let listener = listen(&network.client, "10.90.0.2:9000");
     let _stream = connect(&network.sandbox_a, "10.90.0.2:9000").expect("the sandbox cannot reach the client");
@@ -510,9 +485,14 @@ fn masquerade_hides_sandbox_address() {
 #[test]
 fn published_port_reaches_sandbox() {
     let network = Network::new();
-    let published =
-        [Published { protocol: Protocol::Tcp, host_port: 8080, host_address: None, sandbox: socket("10.89.0.2:80") }];
-    network.host.run(|| host_rules("web", &[cidr("10.89.0.0/24")], &published).unwrap().send().unwrap());
+    let forward =
+        Forward { protocol: spec::Protocol::Tcp, host_address: None, host_port: 8080, target: socket("10.89.0.2:80") };
+    // The sandbox's table rewrites the destination; the network's lets the connection in
+    // and gives 127.0.0.1 the bridge's address.
+    network.host.run(|| {
+        web_network(false).send().unwrap();
+        sandbox_a_ports(&[forward], None).send().unwrap();
+    });
     let listener = listen(&network.sandbox_a, "10.89.0.2:80");
 
     let _from_client =
@@ -532,7 +512,7 @@ fn forward_chain_blocks_unpublished_ports() {
     assert!(before.is_ok(), "the client cannot reach the sandbox even without rules: {before:?}");
     assert_eq!(peer_of_accepted(&listener), ip("10.90.0.2"));
 
-    network.host.run(|| host_rules("web", &[cidr("10.89.0.0/24")], &[]).unwrap().send().unwrap());
+    network.host.run(|| web_network(false).send().unwrap());
     let after = connect(&network.client, "10.89.0.2:80");
     assert_eq!(
         after.map_err(|error| error.kind()).err(),
@@ -549,8 +529,10 @@ fn forward_chain_isolates_networks() {
     assert!(before.is_ok(), "sandbox A cannot reach sandbox B even without rules: {before:?}");
     drop(listener);
 
-    // Only the al-web table: its first forward rule alone must stop al-web -> al-db.
-    network.host.run(|| host_rules("web", &[cidr("10.89.0.0/24")], &[]).unwrap().send().unwrap());
+    // Only the al-web table, though airlock installs one per network: the al-db table's
+    // last forward rule, which drops unrequested inbound traffic, would stop the connection
+    // too and hide whether al-web's first rule alone keeps its sandboxes out of al-db.
+    network.host.run(|| web_network(false).send().unwrap());
     let _listener = listen(&network.sandbox_b, "10.91.0.2:5433");
     let after = connect(&network.sandbox_a, "10.91.0.2:5433");
     assert_eq!(
@@ -563,11 +545,7 @@ fn forward_chain_isolates_networks() {
 #[test]
 fn egress_rules_limit_sandbox_output() {
     let network = Network::new();
-    let egress = [
-        Egress { network: cidr("10.90.0.2/32"), protocol: Some(Protocol::Tcp), ports: Some((9000, 9001)) },
-        Egress { network: cidr("10.91.0.0/24"), protocol: None, ports: None },
-        Egress { network: cidr("fd00:89::1/128"), protocol: Some(Protocol::Tcp), ports: Some((7000, 7000)) },
-    ];
+    let egress = grants(&["10.90.0.2:9000-9001/tcp", "10.91.0.0/24", "[fd00:89::1]:7000/tcp"]);
     let _client = [9000, 9002].map(|port| listen(&network.client, &format!("10.90.0.2:{port}")));
     let _host = [7000, 7001].map(|port| listen(&network.host, &format!("[fd00:89::1]:{port}")));
     let resolver = network.host.run(|| UdpSocket::bind("10.89.0.1:53").unwrap());
@@ -575,7 +553,7 @@ fn egress_rules_limit_sandbox_output() {
     let _loopback = listen(&network.sandbox_a, "127.0.0.1:6000");
 
     network.sandbox_a.run(|| {
-        sandbox_rules(ip("10.89.0.1"), &egress).unwrap().send().unwrap();
+        egress_rules(&[ip("10.89.0.1")], &egress).unwrap().send().unwrap();
 
         for allowed in ["10.90.0.2:9000", "[fd00:89::1]:7000", "127.0.0.1:6000"] {
             let result = TcpStream::connect_timeout(&socket(allowed), WAIT);
