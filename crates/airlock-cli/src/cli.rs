@@ -75,6 +75,30 @@ airlock exec -t web -- sh\n  airlock exec --ns net web -- ip addr")]
     /// Manage bridge networks (root only): `airlock net create|ls|inspect|rm`.
     #[command(subcommand)]
     Net(NetCommand),
+
+    /// Say in plain words what a sandbox would be allowed to do: what it reads, writes and
+    /// executes, which network it reaches, its IPC, capabilities, seccomp filter and limits,
+    /// and what this machine cannot enforce. Takes the options of `airlock run`.
+    #[command(after_help = "Examples:\n  airlock explain --profile untrusted -- ./script.sh\n  \
+airlock explain --net user --publish 8000:8000 -- python3 -m http.server\n  airlock explain --json --profile build")]
+    Explain(ExplainArgs),
+
+    /// Check profiles: unknown keys and bad values, with file, line and column.
+    #[command(after_help = "Examples:\n  airlock check ./web.toml\n  airlock check default shell build")]
+    Check(CheckArgs),
+
+    /// List, show and describe profiles: `airlock profile ls|show|schema`.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+
+    /// Print a completion script for a shell.
+    #[command(after_help = "Examples:\n  airlock completions bash > /etc/bash_completion.d/airlock\n  \
+airlock completions zsh > \"${fpath[1]}/_airlock\"\n  airlock completions fish > ~/.config/fish/completions/airlock.fish")]
+    Completions(CompletionsArgs),
+
+    /// Write man pages: airlock.1 and one per subcommand.
+    #[command(after_help = "Example:\n  airlock man /usr/local/share/man/man1")]
+    Man(ManArgs),
 }
 
 /// What `airlock net` does.
@@ -143,8 +167,8 @@ pub struct CreateArgs {
     #[arg(value_name = "NAME")]
     pub name: String,
 
-    /// The program to run and its arguments, taken literally.
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, required = true, num_args = 1..)]
+    /// The program to run and its arguments, taken literally (default: the profile's).
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, num_args = 1..)]
     pub command: Vec<String>,
 }
 
@@ -260,8 +284,68 @@ pub struct RunArgs {
     #[arg(long, value_name = "FD", help_heading = "Process")]
     pub keep_fd: Vec<i32>,
 
-    /// The program to run and its arguments. Everything after `--`, or after the first
-    /// argument that is not an option, is taken literally.
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, required = true, num_args = 1..)]
+    /// Print what the sandbox would be allowed to do, as `airlock explain` does, and start
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The program to run and its arguments (default: the profile's). Everything after
+    /// `--`, or after the first argument that is not an option, is taken literally.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, num_args = 1..)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The program the sandbox would run (default: the profile's).
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Profiles to check: built-in names or TOML files.
+    #[arg(value_name = "PROFILE", required = true, num_args = 1..)]
+    pub profiles: Vec<String>,
+}
+
+/// What `airlock profile` does.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the built-in profiles with their descriptions.
+    #[command(alias = "list")]
+    Ls,
+
+    /// Print a built-in profile or a profile file, as written.
+    Show(ProfileShowArgs),
+
+    /// Print the JSON Schema of profiles, for editors.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileShowArgs {
+    #[arg(value_name = "NAME|PATH")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory to write airlock.1 and one page per subcommand into.
+    #[arg(value_name = "DIR")]
+    pub dir: std::path::PathBuf,
 }

@@ -16,6 +16,11 @@ pub struct GrantArgs {
     #[arg(long, value_name = "DIR", help_heading = "Filesystem")]
     pub rootfs: Option<PathBuf>,
 
+    /// Start from the default view and apply the grants on top of it, instead of on an
+    /// empty root.
+    #[arg(long, help_heading = "Filesystem")]
+    pub default_view: bool,
+
     /// Bind SRC (your view) at DEST in the sandbox, read-write.
     #[arg(long, num_args = 2, value_names = ["SRC", "DEST"], help_heading = "Filesystem")]
     pub bind: Vec<PathBuf>,

@@ -4,6 +4,7 @@ mod cli;
 mod grants;
 mod named;
 mod network;
+mod profiles;
 mod spec_args;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -36,6 +37,11 @@ fn main() -> ExitCode {
         cli::Command::Logs(args) => named::logs(args),
         cli::Command::Gc => named::gc(),
         cli::Command::Net(command) => network::run(command),
+        cli::Command::Explain(args) => profiles::explain_command(args, sub_matches),
+        cli::Command::Check(args) => profiles::check(args),
+        cli::Command::Profile(command) => profiles::profile(command),
+        cli::Command::Completions(args) => profiles::completions(args),
+        cli::Command::Man(args) => profiles::man(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -47,7 +53,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &cli::RunArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::Error> {
-    let spec = args.spec.to_spec(&args.command, matches).map_err(usage)?;
+    let spec = args.spec.to_spec(&args.command, matches)?;
+    if args.dry_run {
+        return profiles::print_explanation(&spec, false);
+    }
     let options = airlock::LaunchOptions {
         keep_fds: args.keep_fd.clone(),
         status_fd: args.json_status_fd,

@@ -6,7 +6,7 @@ use airlock::Error;
 use std::io::{Read, Seek, Write};
 
 pub fn create(args: &cli::CreateArgs, matches: &clap::ArgMatches) -> Result<u8, Error> {
-    let spec = args.spec.to_spec(&args.command, matches).map_err(crate::usage)?;
+    let spec = args.spec.to_spec(&args.command, matches)?;
     let state = StateDir::open()?;
     let record = named::create(&state, &args.name, &spec)?;
     println!("{}", record.name);

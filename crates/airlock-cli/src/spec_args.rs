@@ -8,6 +8,11 @@ use std::str::FromStr;
 
 #[derive(Debug, Args)]
 pub struct SpecArgs {
+    /// Start from this profile: a built-in name (`airlock profile ls`) or a TOML file
+    /// (repeatable; later profiles and then the other options merge on top).
+    #[arg(long, value_name = "NAME|PATH", help_heading = "Profiles")]
+    pub profile: Vec<String>,
+
     /// Keep the caller's namespace of this kind instead of a new one (repeatable): net, ipc,
     /// uts, pid, cgroup, or user (root only; the payload then runs with real ids).
     #[arg(long, value_name = "NS", value_parser = parse_shareable, help_heading = "Namespaces")]
@@ -204,10 +209,25 @@ pub struct SpecArgs {
 }
 
 impl SpecArgs {
-    /// Builds the spec these options describe, running `command`; `matches` gives the order
-    /// of the filesystem grants.
-    pub fn to_spec(&self, command: &[String], matches: &clap::ArgMatches) -> Result<Spec, String> {
-        let mut spec = Spec::for_command(command.iter().cloned());
+    /// Builds the spec these options describe: the profiles merged in order, then the
+    /// options on top of them (lists add up, single values replace the profiles'), running
+    /// `command`, or the profiles' command when it is empty. `matches` gives the order of
+    /// the filesystem grants.
+    pub fn to_spec(&self, command: &[String], matches: &clap::ArgMatches) -> Result<Spec, airlock::Error> {
+        let mut spec = if self.profile.is_empty() {
+            Spec::default()
+        } else {
+            airlock::spec::profile::load(&self.profile, &airlock::spec::profile::Variables::from_caller())
+                .map_err(|error| crate::usage(error.to_string()))?
+        };
+        if !command.is_empty() {
+            spec.process.command = command.to_vec();
+        }
+        self.apply(&mut spec, matches).map_err(crate::usage)?;
+        Ok(spec)
+    }
+
+    fn apply(&self, spec: &mut Spec, matches: &clap::ArgMatches) -> Result<(), String> {
         for kind in &self.share {
             if let Some(source) = spec.namespaces.source_mut(*kind) {
                 *source = NsSource::Shared;
@@ -220,24 +240,24 @@ impl SpecArgs {
                 *source = NsSource::New;
             }
         }
-        spec.identity.uid = self.uid;
-        spec.identity.gid = self.gid;
-        spec.identity.uid_map = self.map_users.clone();
-        spec.identity.gid_map = self.map_groups.clone();
+        replace(&mut spec.identity.uid, self.uid);
+        replace(&mut spec.identity.gid, self.gid);
+        spec.identity.uid_map.extend(self.map_users.iter().cloned());
+        spec.identity.gid_map.extend(self.map_groups.iter().cloned());
 
-        spec.process.env = self.env.iter().cloned().collect();
-        spec.process.env_keep = self.env_keep.clone();
-        spec.process.chdir = self.chdir.clone();
-        spec.process.hostname = self.hostname.clone();
-        spec.process.as_pid_1 = self.as_pid_1;
-        spec.process.tty = self.tty;
+        spec.process.env.extend(self.env.iter().cloned());
+        spec.process.env_keep.extend(self.env_keep.iter().cloned());
+        replace(&mut spec.process.chdir, self.chdir.clone());
+        replace(&mut spec.process.hostname, self.hostname.clone());
+        spec.process.as_pid_1 |= self.as_pid_1;
+        spec.process.tty |= self.tty;
         if let Some(mode) = &self.net {
             spec.network.mode = mode.clone();
         }
-        spec.network.publish = self.publish.clone();
-        spec.network.allow_egress = self.allow_egress.clone();
-        spec.network.dns = self.dns.clone();
-        spec.network.ip = self.ip.clone();
+        spec.network.publish.extend(self.publish.iter().cloned());
+        spec.network.allow_egress.extend(self.allow_egress.iter().cloned());
+        spec.network.dns.extend(self.dns.iter().cloned());
+        spec.network.ip.extend(self.ip.iter().cloned());
         for (kind, source) in [(NamespaceKind::Ipc, &self.ipc), (NamespaceKind::Uts, &self.uts), (NamespaceKind::Pid, &self.pid)] {
             if let (Some(source), Some(slot)) = (source, spec.namespaces.source_mut(kind)) {
                 *slot = source.clone();
@@ -256,32 +276,41 @@ impl SpecArgs {
             src: std::path::absolute(&pair[0]).unwrap_or_else(|_| pair[0].clone()),
             dest: pair[1].clone(),
         };
-        spec.ipc.sockets = self.socket.chunks(2).map(channel).collect();
-        spec.ipc.fifos = self.fifo.chunks(2).map(channel).collect();
-        spec.ipc.shm = self.shm.clone();
-        spec.security.cap_add = self.cap_add.clone();
-        spec.security.cap_drop = self.cap_drop.clone();
+        spec.ipc.sockets.extend(self.socket.chunks(2).map(channel));
+        spec.ipc.fifos.extend(self.fifo.chunks(2).map(channel));
+        spec.ipc.shm.extend(self.shm.iter().cloned());
+        spec.security.cap_add.extend(self.cap_add.iter().cloned());
+        spec.security.cap_drop.extend(self.cap_drop.iter().cloned());
         if let Some(mode) = &self.seccomp {
             spec.security.seccomp = mode.clone();
         }
-        spec.security.allow_userns = self.allow_userns;
+        spec.security.allow_userns |= self.allow_userns;
         if let Some(mode) = self.landlock {
             spec.security.landlock = mode;
         }
-        spec.limits.memory = self.memory;
-        spec.limits.memory_swap = self.memory_swap;
-        spec.limits.pids = self.pids;
-        spec.limits.cpus = self.cpus;
-        spec.limits.cpu_weight = self.cpu_weight;
-        spec.limits.cpuset = self.cpuset.clone();
-        spec.limits.io_weight = self.io_weight;
-        spec.limits.rlimits = self.rlimit.clone();
-        spec.limits.timeout = self.timeout;
-        spec.limits.kill_after = self.kill_after;
-        spec.limits.cgroup_parent = self.cgroup_parent.clone();
-        spec.filesystem.rootfs = self.grants.rootfs.clone().map(|dir| std::path::absolute(&dir).unwrap_or(dir));
-        spec.filesystem.mounts = crate::grants::mounts(matches)?;
-        Ok(spec)
+        let limits = &mut spec.limits;
+        replace(&mut limits.memory, self.memory);
+        replace(&mut limits.memory_swap, self.memory_swap);
+        replace(&mut limits.pids, self.pids);
+        replace(&mut limits.cpus, self.cpus);
+        replace(&mut limits.cpu_weight, self.cpu_weight);
+        replace(&mut limits.cpuset, self.cpuset.clone());
+        replace(&mut limits.io_weight, self.io_weight);
+        limits.rlimits.extend(self.rlimit.iter().cloned());
+        replace(&mut limits.timeout, self.timeout);
+        replace(&mut limits.kill_after, self.kill_after);
+        replace(&mut limits.cgroup_parent, self.cgroup_parent.clone());
+        replace(&mut spec.filesystem.rootfs, self.grants.rootfs.clone().map(|dir| std::path::absolute(&dir).unwrap_or(dir)));
+        spec.filesystem.default_view |= self.grants.default_view;
+        spec.filesystem.mounts.extend(crate::grants::mounts(matches)?);
+        Ok(())
+    }
+}
+
+/// Replaces a profile's value with the command line's, when the command line gives one.
+fn replace<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
     }
 }
 

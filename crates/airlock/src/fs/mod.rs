@@ -70,13 +70,10 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
     Ok(mounted)
 }
 
-/// The grants to apply: the spec's own, or the default view when it grants nothing.
+/// The grants to apply: the default view where it applies, then the spec's own.
 pub(crate) fn plan(spec: &Spec) -> Vec<Mount> {
-    let mut plan = if spec.filesystem.is_default_view() {
-        default_view()
-    } else {
-        spec.filesystem.mounts.clone()
-    };
+    let mut plan = if spec.filesystem.is_default_view() { default_view() } else { Vec::new() };
+    plan.extend(spec.filesystem.mounts.iter().cloned());
     plan.extend(spec.ipc.mounts());
     plan
 }

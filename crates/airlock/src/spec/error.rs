@@ -3,7 +3,7 @@ use std::path::PathBuf;
 /// A spec that cannot be launched as written, found before anything is created.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("no command given: name the program to run after the options, for example `airlock run -- sh`")]
+    #[error("no command given: name the program to run after the options, as in `airlock run -- sh`, or use a profile that sets process.command")]
     NoCommand,
 
     #[error("invalid {what} {value:?}: {why}")]

@@ -1,18 +1,24 @@
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// What the sandbox sees of the file system.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Filesystem {
     /// The sandbox's `/`; without it the root is a fresh tmpfs that holds only the grants.
     pub rootfs: Option<PathBuf>,
     /// Filesystem grants, applied in order, so a later one can cover an earlier one.
     pub mounts: Vec<Mount>,
+    /// Start from the default view (system directories read-only, a private `/tmp`, a
+    /// minimal `/dev`, a fresh `/proc`) and apply the grants on top of it, as when no grant
+    /// is given at all. Not with a `rootfs`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default_view: bool,
 }
 
 /// How a bind mount may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BindMode {
     /// Read-write, without device access.
@@ -24,7 +30,7 @@ pub enum BindMode {
 }
 
 /// Where a `--file` grant takes its content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileSource {
     Path(PathBuf),
@@ -32,7 +38,7 @@ pub enum FileSource {
 }
 
 /// One filesystem grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Mount {
     /// A host file or directory, seen at `dest`.
@@ -111,9 +117,9 @@ impl Mount {
 }
 
 impl Filesystem {
-    /// Whether the spec grants nothing of the file system, so the default view applies.
+    /// Whether the default view applies: asked for, or nothing else granted.
     pub fn is_default_view(&self) -> bool {
-        self.rootfs.is_none() && self.mounts.is_empty()
+        self.rootfs.is_none() && (self.default_view || self.mounts.is_empty())
     }
 
     /// Checks every grant before anything is created: absolute destinations without `..`,
@@ -124,6 +130,9 @@ impl Filesystem {
             let meta = std::fs::metadata(rootfs).map_err(|error| SpecError::path(rootfs, crate::error::describe(&error)))?;
             if !meta.is_dir() {
                 return Err(SpecError::path(rootfs, "--rootfs needs a directory"));
+            }
+            if self.default_view {
+                return Err(SpecError::path(rootfs, "the default view is made of the host's directories; it cannot start from a --rootfs"));
             }
         }
         let mut tree = VirtualTree::default();
@@ -323,7 +332,7 @@ mod tests {
     }
 
     fn check(mounts: Vec<Mount>) -> Result<(), SpecError> {
-        Filesystem { rootfs: None, mounts }.validate()
+        Filesystem { rootfs: None, mounts, default_view: false }.validate()
     }
 
     #[test]

@@ -1,10 +1,11 @@
 use super::SpecError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// Who the payload runs as, and how ids inside the user namespace map to ids outside.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Identity {
     /// The payload's uid inside; by default the caller's uid as seen through the map.
@@ -18,9 +19,10 @@ pub struct Identity {
 }
 
 /// One line of a `uid_map` or `gid_map`: `count` ids starting at `inside` map to ids starting
-/// at `outside`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// at `outside`. Written as `INSIDE:OUTSIDE:COUNT`, such as `0:100000:65536`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(extend("pattern" = "^[0-9]+:[0-9]+:[0-9]+$"), example = "0:100000:65536")]
 pub struct IdRange {
     pub inside: u32,
     pub outside: u32,

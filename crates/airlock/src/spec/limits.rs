@@ -1,5 +1,6 @@
 use super::units::{format_duration, format_size, parse_duration, parse_size};
 use super::SpecError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -7,14 +8,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Resource limits: cgroup limits, rlimits and a wall-clock timeout.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Limits {
     /// Maximum memory in bytes; past it the kernel's OOM killer ends the payload.
     #[serde(with = "optional_size")]
+    #[schemars(with = "optional_size::Size")]
     pub memory: Option<u64>,
     /// Maximum memory plus swap in bytes.
     #[serde(with = "optional_size")]
+    #[schemars(with = "optional_size::Size")]
     pub memory_swap: Option<u64>,
     /// Maximum number of processes and threads.
     pub pids: Option<u64>,
@@ -30,9 +33,11 @@ pub struct Limits {
     pub rlimits: Vec<Rlimit>,
     /// Wall-clock time after which the payload gets SIGTERM.
     #[serde(with = "optional_duration")]
+    #[schemars(with = "optional_duration::DurationText")]
     pub timeout: Option<Duration>,
     /// Time between that SIGTERM and SIGKILL for everything left; 10 s by default.
     #[serde(with = "optional_duration")]
+    #[schemars(with = "optional_duration::DurationText")]
     pub kill_after: Option<Duration>,
     /// Where the sandbox's cgroup is created, relative to the root of each cgroup hierarchy;
     /// by default below airlock's own cgroup.
@@ -95,8 +100,9 @@ impl Limits {
 }
 
 /// A number of CPUs, kept in thousandths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "f64", into = "f64")]
+#[schemars(extend("minimum" = 0.01, "maximum" = 100_000), example = 0.5, example = 2)]
 pub struct Cpus {
     thousandths: u32,
 }
@@ -159,9 +165,16 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<u32>, String> {
     Ok(cpus)
 }
 
-/// A resource limit set with `setrlimit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A resource limit set with `setrlimit`, written `NAME=SOFT[:HARD]`. `NAME` is the resource
+/// without `RLIMIT_`, such as `nofile`. Each value is a whole number, `unlimited`, or for
+/// limits that count bytes a size such as `64M`. Without `HARD`, the hard limit is the soft one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(
+    extend("pattern" = "^[^=]+=[^:]+(:[^:]+)?$"),
+    example = "nofile=1024:4096",
+    example = "as=64M:unlimited"
+)]
 pub struct Rlimit {
     pub resource: RlimitResource,
     pub soft: u64,
@@ -287,8 +300,20 @@ impl From<Rlimit> for String {
 
 /// Sizes in profiles and reports: `64M` as well as a plain number of bytes.
 mod optional_size {
+    use super::super::units::SIZE_PATTERN;
     use super::{format_size, parse_size};
+    use schemars::JsonSchema;
     use serde::{Deserialize, Deserializer, Serializer};
+
+    /// A size: a number of bytes, or a string with a whole number and an optional suffix K,
+    /// M, G or T (powers of 1024).
+    #[derive(Deserialize, JsonSchema)]
+    #[serde(untagged)]
+    pub(super) enum Size {
+        Bytes(u64),
+        #[schemars(extend("pattern" = SIZE_PATTERN), example = "64M", example = "2G")]
+        Text(String),
+    }
 
     pub fn serialize<S: Serializer>(value: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {
         match value {
@@ -298,12 +323,6 @@ mod optional_size {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Size {
-            Bytes(u64),
-            Text(String),
-        }
         match Option::<Size>::deserialize(deserializer)? {
             None => Ok(None),
             Some(Size::Bytes(bytes)) => Ok(Some(bytes)),
@@ -314,9 +333,18 @@ mod optional_size {
 
 /// Durations in profiles and reports, as `30s` or `5m`.
 mod optional_duration {
+    use super::super::units::DURATION_PATTERN;
     use super::{format_duration, parse_duration};
+    use schemars::JsonSchema;
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
+
+    /// A duration: a string with a number and a unit, ms, s, m or h, such as `30s` or `1.5m`.
+    /// A number without a unit means seconds, but it must still be a string.
+    #[derive(Deserialize, JsonSchema)]
+    #[serde(transparent)]
+    #[schemars(rename = "Duration", extend("pattern" = DURATION_PATTERN), example = "30s", example = "500ms")]
+    pub(super) struct DurationText(String);
 
     pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
         match value {
@@ -326,9 +354,9 @@ mod optional_duration {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-        match Option::<String>::deserialize(deserializer)? {
+        match Option::<DurationText>::deserialize(deserializer)? {
             None => Ok(None),
-            Some(text) => parse_duration(&text).map(Some).map_err(serde::de::Error::custom),
+            Some(DurationText(text)) => parse_duration(&text).map(Some).map_err(serde::de::Error::custom),
         }
     }
 }

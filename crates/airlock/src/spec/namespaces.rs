@@ -1,3 +1,4 @@
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -74,7 +75,7 @@ impl fmt::Display for NamespaceKind {
 }
 
 /// Where the sandbox's namespace of one kind comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NsSource {
     /// A new, empty namespace that belongs to the sandbox.
@@ -94,9 +95,9 @@ impl NsSource {
     }
 }
 
-/// The namespaces of a sandbox, except the network namespace, which [`crate::spec::Network`]
-/// chooses, and the mount namespace, which is always new.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The namespaces of a sandbox, except the network namespace, which `network.mode` chooses,
+/// and the mount namespace, which is always new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Namespaces {
     pub user: NsSource,

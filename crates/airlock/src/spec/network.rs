@@ -2,6 +2,7 @@
 
 use super::SpecError;
 use crate::net::Cidr;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
@@ -12,7 +13,7 @@ use std::str::FromStr;
 pub const DEFAULT_NETWORK: &str = "airlock0";
 
 /// The network a sandbox is granted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Network {
     pub mode: NetMode,
@@ -32,8 +33,9 @@ pub struct Network {
 /// Written as one word, the way `--net` takes it: `none`, `host`, `bridge`,
 /// `bridge:NETWORK`, `user`, `netns:PATH` or `sandbox:NAME`. `bridge` alone is
 /// `bridge:airlock0`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(schema_with = "net_mode_schema")]
 pub enum NetMode {
     /// A new network namespace with only `lo`, up.
     #[default]
@@ -96,6 +98,21 @@ impl FromStr for NetMode {
     }
 }
 
+/// Builds the JSON Schema of a [`NetMode`] as [`NetMode::from_str`] reads it: one of the
+/// plain words, or a prefix with a network name, path or sandbox name.
+fn net_mode_schema(_generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "anyOf": [
+            { "enum": ["none", "host", "bridge", "user"] },
+            {
+                "pattern": "^(bridge|netns|sandbox):.+$",
+                "examples": ["bridge:web", "netns:/run/netns/vpn", "sandbox:db"],
+            },
+        ],
+    })
+}
+
 impl TryFrom<String> for NetMode {
     type Error = String;
 
@@ -149,8 +166,14 @@ fn parse_port(text: &str) -> Result<u16, String> {
 
 /// A host port forwarded to a port of the sandbox: `[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]`, TCP
 /// when no protocol is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(
+    extend("pattern" = "^(.+:)?[0-9]+:[0-9]+(/tcp|/udp)?$"),
+    example = "8080:80",
+    example = "127.0.0.1:5353:53/udp",
+    example = "[::1]:8443:443/tcp"
+)]
 pub struct PortMapping {
     /// Only connections to this host address are forwarded; all of the host's when unset.
     pub host_address: Option<IpAddr>,
@@ -212,8 +235,9 @@ impl From<PortMapping> for String {
 /// `CIDR[:PORT[-PORT]][/tcp|/udp]`, with an IPv6 network in brackets when a port follows.
 /// A bare address is a network of one host. Without a port, every port is allowed. Without a
 /// protocol, TCP and UDP are allowed, and every protocol when there is no port either.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(example = "10.0.0.0/8:443/tcp", example = "192.0.2.7:1000-2000", example = "[2001:db8::1]:53/udp")]
 pub struct EgressRule {
     pub network: Cidr,
     /// The first and last destination port, both included; every port when unset.

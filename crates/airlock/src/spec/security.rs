@@ -1,15 +1,16 @@
 use super::SpecError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Capabilities, seccomp and Landlock.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Security {
     /// Capabilities the payload keeps, by name without the `CAP_` prefix (`NET_BIND_SERVICE`),
     /// or `ALL`. The payload has none unless granted here.
     pub cap_add: Vec<String>,
-    /// Capabilities taken back from `cap_add`, as when a command line narrows a profile.
+    /// Capabilities taken back from those added, as when a command line narrows a profile.
     pub cap_drop: Vec<String>,
     /// The seccomp filter.
     pub seccomp: SeccompMode,
@@ -20,7 +21,7 @@ pub struct Security {
 }
 
 /// Whether and how a seccomp filter is installed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SeccompMode {
     /// airlock's default filter.
@@ -33,7 +34,7 @@ pub enum SeccompMode {
 }
 
 /// Whether Landlock backs up the mount grants.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum LandlockMode {
     /// Use Landlock where the kernel has it; report it as missing where it does not.
@@ -46,7 +47,7 @@ pub enum LandlockMode {
 }
 
 /// IPC channels granted between the sandbox and the host or other sandboxes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Ipc {
     /// Host unix sockets, or directories where sockets are made, seen at `dest`; both
@@ -60,7 +61,7 @@ pub struct Ipc {
 }
 
 /// One IPC channel: a host path and where the sandbox sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     pub src: PathBuf,

@@ -25,6 +25,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("invalid size {text:?}: larger than 16 EiB"))
 }
 
+/// A regular expression for the text [`parse_size`] accepts, for the profile JSON Schema. It
+/// does not reject sizes above 16 EiB.
+pub(crate) const SIZE_PATTERN: &str = r"^\s*[0-9]+([bB]|[kKmMgGtT]([iI]?[bB])?)?\s*$";
+
 /// Formats a byte count with the largest suffix that divides it exactly, as [`parse_size`]
 /// reads it back.
 pub fn format_size(bytes: u64) -> String {
@@ -57,6 +61,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs_f64(seconds))
 }
+
+/// A regular expression for the text [`parse_duration`] accepts, for the profile JSON Schema.
+/// It does not reject zero or values above 1e9 seconds.
+pub(crate) const DURATION_PATTERN: &str = r"^\s*([0-9]+\.?[0-9]*|\.[0-9]+)(ms|s|min|m|h)?\s*$";
 
 /// Formats a duration the way [`parse_duration`] reads it back.
 pub fn format_duration(duration: Duration) -> String {
