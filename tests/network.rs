@@ -376,6 +376,7 @@ al run --net bridge:six --ip fd00:60::7 -- python3 -c "$CLIENT" tcp fd00:60::50 
 #[case::port_out_of_range(&["run", "--net", "bridge", "--publish", "8080:70000", "--", "true"], "port 70000 is outside 1-65535")]
 #[case::egress_port_zero(&["run", "--net", "bridge", "--allow-egress", "10.0.0.1:0", "--", "true"], "port 0 is outside 1-65535")]
 #[case::publish_with_host(&["run", "--net", "host", "--publish", "8080:80", "--", "true"], "--publish does not work with --net host")]
+#[case::publish_on_a_missing_address(&["run", "--net", "bridge", "--publish", "10.200.0.99:8080:80", "--", "true"], "no interface of this host has that address")]
 #[case::unknown_network(&["run", "--net", "bridge:nowhere", "--", "true"], "no network named nowhere")]
 #[case::bad_network_name(&["net", "create", "much-too-long-name"], "invalid network name")]
 fn bad_network_input_is_one_line(#[case] args: &[&str], #[case] message: &str) {

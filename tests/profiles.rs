@@ -218,7 +218,7 @@ fn profile_file(dir: &Path, name: &str, text: &str) -> String {
 #[rstest]
 #[case::misspelt_key("[network]\nmode = \"none\"\npublsh = [\"8080:80\"]\n", ":3:1: unknown key \"publsh\"; did you mean \"publish\"?")]
 #[case::misspelt_table("[limts]\npids = 10\n", ":1:2: unknown key \"limts\"; did you mean \"limits\"?")]
-#[case::wrong_type("[limits]\npids = \"many\"\n", ":2:8: invalid type: string \"many\", expected u64")]
+#[case::wrong_type("[limits]\npids = \"many\"\n", ":2:8: invalid type: string \"many\", expected a whole number")]
 #[case::bad_size("[limits]\nmemory = \"12 parsecs\"\n", ":2:10: ")]
 #[case::bad_value("[network]\nmode = \"wifi\"\n", ":2:8: ")]
 fn profile_errors_are_one_line_with_position(#[case] text: &str, #[case] expected: &str) {
@@ -231,6 +231,23 @@ fn profile_errors_are_one_line_with_position(#[case] text: &str, #[case] expecte
         assert!(lines[0].starts_with(&format!("airlock: {path}{expected}")), "{args:?}: {}", lines[0]);
         assert_eq!(out.code, Some(if args[0] == "check" { 1 } else { 125 }), "{args:?}");
     }
+}
+
+#[test]
+fn check_rejects_values_run_would_reject() {
+    let dir = shared_tempdir();
+    let path = profile_file(dir.path(), "caps.toml", "include = [\"default\"]\n[security]\ncap-add = [\"NET_BIND_SERVIC\"]\n");
+    let out = run(As::Root, ["check", &path]);
+    out.expect_code(1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!("airlock: {path}: invalid capability \"NET_BIND_SERVIC\": no such capability; did you mean NET_BIND_SERVICE?\n")
+    );
+    // explain still describes it, says first that it cannot start, and exits with 1.
+    let out = run(As::Root, ["explain", "--profile", &path]);
+    out.expect_code(1);
+    assert!(out.stdout.starts_with("Cannot start here: invalid capability"), "{}", out.stdout);
 }
 
 #[test]
@@ -254,10 +271,15 @@ fn options_merge_on_top_of_profiles() {
     let out = run(As::Root, ["run", "--profile", &base]);
     out.expect_success();
     assert_eq!(out.stdout, "from-profile\n");
-    // Single values from the command line replace the profile's; lists add up.
-    let out = run(As::Root, ["run", "--profile", &base, "--hostname", "cli", "--rlimit", "nproc=50", "--", "sh", "-c", "hostname; ulimit -n; grep 'Max processes' /proc/self/limits | tr -s ' ' | cut -d' ' -f3"]);
+    // Single values from the command line replace the profile's; lists add up, and a later
+    // rlimit of the same resource replaces an earlier one, looser or not.
+    let limits = "hostname; ulimit -n; grep 'Max processes' /proc/self/limits | tr -s ' ' | cut -d' ' -f3";
+    let out = run(As::Root, ["run", "--profile", &base, "--hostname", "cli", "--rlimit", "nproc=50", "--", "sh", "-c", limits]);
     out.expect_success();
     assert_eq!(out.stdout, "cli\n100\n50\n");
+    let out = run(As::Root, ["run", "--profile", &base, "--rlimit", "nofile=200", "--", "sh", "-c", "ulimit -n"]);
+    out.expect_success();
+    assert_eq!(out.stdout, "200\n");
 }
 
 #[test]

@@ -7,30 +7,38 @@ use airlock::spec::profile::{Source, BUILTIN};
 use airlock::spec::{Caller, Spec};
 use clap::CommandFactory;
 
-/// `airlock explain`, and `airlock run --dry-run` through [`print_explanation`].
+/// `airlock explain`: exits with 1 when `run` would refuse the sandbox.
 pub fn explain_command(args: &ExplainArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::Error> {
     let spec = args.spec.to_spec(&args.command, matches)?;
-    print_explanation(&spec, args.json)
+    Ok(if print_explanation(&spec, args.json) { 0 } else { 1 })
 }
 
-pub fn print_explanation(spec: &Spec, json: bool) -> Result<u8, airlock::Error> {
+/// Prints what `spec` allows; returns whether the sandbox could start here.
+pub fn print_explanation(spec: &Spec, json: bool) -> bool {
     let explanation: Explanation = explain(spec, &Caller::current());
     if json {
-        let text = serde_json::to_string_pretty(&explanation).expect("an explanation serializes");
-        println!("{text}");
+        print_out(&(serde_json::to_string_pretty(&explanation).expect("an explanation serializes") + "\n"));
     } else {
-        print!("{explanation}");
+        print_out(&explanation.to_string());
     }
-    Ok(0)
+    explanation.cannot_start.is_none()
 }
 
-/// `airlock check`: every profile on its own, then all of them merged; one line per error.
+/// Writes to standard output; a reader that went away (`| head`) ends the output quietly.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// `airlock check`: every profile on its own, then all of them merged with their includes
+/// and variables, then the values `run` checks (capability names, limits, paths). One line
+/// per error, and "ok" lines only when all of it passes.
 pub fn check(args: &CheckArgs) -> Result<u8, airlock::Error> {
+    let mut origins = Vec::new();
     let mut failed = false;
     for name in &args.profiles {
-        let result = Source::find(name, None).and_then(|source| source.check().map(|_| source));
-        match result {
-            Ok(source) => println!("{}: ok", source.origin),
+        match Source::find(name, None).and_then(|source| source.check().map(|_| source.origin)) {
+            Ok(origin) => origins.push(origin),
             Err(error) => {
                 eprintln!("airlock: {error}");
                 failed = true;
@@ -40,14 +48,19 @@ pub fn check(args: &CheckArgs) -> Result<u8, airlock::Error> {
     if failed {
         return Ok(1);
     }
-    // Includes, variables and the merged result.
-    match airlock::spec::profile::load(&args.profiles, &airlock::spec::profile::Variables::from_caller()) {
-        Ok(_) => Ok(0),
+    let spec = match airlock::spec::profile::load(&args.profiles, &airlock::spec::profile::Variables::from_caller()) {
+        Ok(spec) => spec,
         Err(error) => {
             eprintln!("airlock: {error}");
-            Ok(1)
+            return Ok(1);
         }
+    };
+    if let Err(error) = spec.validate_without_command(&Caller::current()) {
+        eprintln!("airlock: {}: {error}", origins.join(", "));
+        return Ok(1);
     }
+    print_out(&origins.iter().map(|origin| format!("{origin}: ok\n")).collect::<String>());
+    Ok(0)
 }
 
 pub fn profile(command: &ProfileCommand) -> Result<u8, airlock::Error> {
@@ -56,23 +69,24 @@ pub fn profile(command: &ProfileCommand) -> Result<u8, airlock::Error> {
             for (name, _) in BUILTIN {
                 let source = Source::find(name, None).expect("a built-in profile exists");
                 let (description, _) = source.check().expect("built-in profiles are valid");
-                println!("{name:<10} {}", description.unwrap_or_default());
+                print_out(&format!("{name:<10} {}\n", description.unwrap_or_default()));
             }
         }
         ProfileCommand::Show(args) => {
             let source = Source::find(&args.name, None).map_err(|error| crate::usage(error.to_string()))?;
-            print!("{}", source.text);
+            print_out(&source.text);
         }
         ProfileCommand::Schema => {
-            let text = serde_json::to_string_pretty(&airlock::spec::json_schema()).expect("a schema serializes");
-            println!("{text}");
+            print_out(&(serde_json::to_string_pretty(&airlock::spec::json_schema()).expect("a schema serializes") + "\n"));
         }
     }
     Ok(0)
 }
 
 pub fn completions(args: &CompletionsArgs) -> Result<u8, airlock::Error> {
-    clap_complete::generate(args.shell, &mut crate::cli::Cli::command(), "airlock", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut crate::cli::Cli::command(), "airlock", &mut script);
+    print_out(&String::from_utf8_lossy(&script));
     Ok(0)
 }
 

@@ -297,6 +297,7 @@ impl SpecArgs {
         replace(&mut limits.cpuset, self.cpuset.clone());
         replace(&mut limits.io_weight, self.io_weight);
         limits.rlimits.extend(self.rlimit.iter().cloned());
+        limits.keep_last_rlimits();
         replace(&mut limits.timeout, self.timeout);
         replace(&mut limits.kill_after, self.kill_after);
         replace(&mut limits.cgroup_parent, self.cgroup_parent.clone());

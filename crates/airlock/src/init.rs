@@ -97,7 +97,7 @@ fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor>
     }
     let _ = context.channel.send(&ToSupervisor::Started { pid: payload.as_raw() });
     drop_privileges();
-    crate::sys::release_code_pages();
+    crate::sys::release_code_pages_when_idle(&[signals.as_fd()], crate::sys::SETTLED);
 
     let status = wait_for_payload(payload, signals);
     let _ = context.channel.send(&ToSupervisor::Exited(status));

@@ -225,6 +225,20 @@ extern "C" {
 /// users count per sandbox. The pages stay in the page cache, so the few the wait loop needs
 /// come back at the cost of a minor fault each. The range holds only read-only, never-written
 /// file pages, so dropping them loses nothing.
+/// How long a sandbox runs before its supervisor and init give back their code pages.
+pub const SETTLED: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Calls [`release_code_pages`] once none of `fds` has had anything to read for `idle`:
+/// a sandbox that ends at once (`/bin/true`) never pays for it, one that stays does.
+pub fn release_code_pages_when_idle(fds: &[std::os::fd::BorrowedFd<'_>], idle: std::time::Duration) {
+    let mut polled: Vec<rustix::event::PollFd<'_>> =
+        fds.iter().map(|fd| rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)).collect();
+    let timeout = rustix::time::Timespec { tv_sec: idle.as_secs() as i64, tv_nsec: i64::from(idle.subsec_nanos()) };
+    if matches!(rustix::event::poll(&mut polled, Some(&timeout)), Ok(0)) {
+        release_code_pages();
+    }
+}
+
 pub fn release_code_pages() {
     let page = 4096usize;
     // Both symbols are defined by the linker for every ELF executable; only their addresses

@@ -11,7 +11,9 @@ use rustix::process::{WaitId, WaitIdOptions};
 use std::os::fd::AsFd;
 
 pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
-    crate::sys::release_code_pages();
+    // Once nothing has happened for a while, the sandbox has settled, and the supervisor
+    // gives back its code pages; a sandbox that ends at once never pays for that.
+    let mut settled = false;
     let mut reported: Option<ExitStatus> = None;
     let mut channel_open = !sandbox.as_pid_1;
     let mut timer = Timer::new(&sandbox.limits);
@@ -34,11 +36,20 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
             Some(relay) => relay.poll_on(&mut fds, stdin),
             None => (None, None),
         };
-        let timeout = timer.next_in().map(|left| rustix::time::Timespec {
+        let wait = match (timer.next_in(), settled) {
+            (left, true) => left,
+            (Some(left), false) => Some(left.min(crate::sys::SETTLED)),
+            (None, false) => Some(crate::sys::SETTLED),
+        };
+        let timeout = wait.map(|left| rustix::time::Timespec {
             tv_sec: left.as_secs() as i64,
             tv_nsec: i64::from(left.subsec_nanos()),
         });
         match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) if !settled => {
+                settled = true;
+                crate::sys::release_code_pages();
+            }
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => continue,
             Err(error) => return Err(Error::io("cannot wait for the sandbox", error.into())),

@@ -161,13 +161,14 @@ fn memfd(name: &str) -> Result<std::fs::File, NetError> {
     Ok(unsafe { std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)) })
 }
 
-/// pasta's messages, without the syslog complaints it prints when no syslog is reachable.
+/// pasta's messages, without the syslog complaints it prints when no syslog is reachable,
+/// and without its note on a host that has no IPv6 route when something else went wrong.
 fn read_log(mut log: std::fs::File) -> String {
     let mut text = String::new();
     let _ = log.rewind();
     let _ = log.read_to_string(&mut text);
-    text.lines()
-        .filter(|line| !line.starts_with("Failed to send") && !line.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    let lines: Vec<&str> = text.lines().filter(|line| !line.starts_with("Failed to send") && !line.trim().is_empty()).collect();
+    let notes = |line: &&str| line.starts_with("No external routable interface for IPv6");
+    let problems: Vec<&str> = lines.iter().copied().filter(|line| !notes(line)).collect();
+    if problems.is_empty() { lines } else { problems }.join("; ")
 }

@@ -28,7 +28,9 @@ pub struct Explanation {
     pub seccomp: Seccomp,
     pub landlock: String,
     pub limits: Vec<String>,
-    /// What this machine enforces less strictly than asked, or cannot start at all.
+    /// Why `run` would refuse to start this sandbox here, if it would.
+    pub cannot_start: Option<String>,
+    /// What this machine enforces less strictly than requested.
     pub warnings: Vec<String>,
 }
 
@@ -52,6 +54,8 @@ pub struct NetworkAccess {
     /// When not empty, the only destinations outbound traffic may go to.
     pub egress: Vec<String>,
     pub dns: Vec<String>,
+    /// Fixed addresses on the bridge network.
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,11 +71,7 @@ const SENSITIVE: [&str; 9] = ["/root", "/home", "/etc/shadow", "/etc/ssh", "/run
 pub fn explain(spec: &Spec, caller: &Caller) -> Explanation {
     let mounts = crate::fs::plan(spec);
     let mut warnings = Vec::new();
-    match spec.validate(caller) {
-        // explain also describes a profile before a command is chosen.
-        Ok(()) | Err(super::SpecError::NoCommand) => {}
-        Err(error) => warnings.push(format!("this sandbox cannot start here: {error}")),
-    }
+    let cannot_start = spec.validate_without_command(caller).err().map(|error| error.to_string());
 
     let mut files = vec![root(spec)];
     files.extend(mounts.iter().filter_map(file_access));
@@ -106,6 +106,7 @@ pub fn explain(spec: &Spec, caller: &Caller) -> Explanation {
         seccomp: seccomp(spec),
         landlock,
         limits: limits(spec),
+        cannot_start,
         warnings,
     }
 }
@@ -225,7 +226,7 @@ fn network(spec: &Spec) -> NetworkAccess {
         NetMode::Netns(path) => format!("whatever the network namespace {} reaches", path.display()),
         NetMode::Sandbox(name) => format!("whatever sandbox {name} reaches: it shares that sandbox's network"),
     };
-    let reaches = if network.allow_egress.is_empty() {
+    let reaches = if network.allow_egress.is_empty() || network.mode == NetMode::None {
         reaches
     } else {
         let egress: Vec<String> = network.allow_egress.iter().map(ToString::to_string).collect();
@@ -244,6 +245,7 @@ fn network(spec: &Spec) -> NetworkAccess {
             .collect(),
         egress: network.allow_egress.iter().map(ToString::to_string).collect(),
         dns: network.dns.iter().map(ToString::to_string).collect(),
+        addresses: network.ip.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -314,6 +316,9 @@ fn limits(spec: &Spec) -> Vec<String> {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(problem) = &self.cannot_start {
+            writeln!(f, "Cannot start here: {problem}\n")?;
+        }
         if self.command.is_empty() {
             writeln!(f, "Runs: no command yet; give one after --")?;
         } else {
@@ -340,6 +345,9 @@ impl fmt::Display for Explanation {
         }
         for port in &self.network.listens {
             writeln!(f, "  Listens on {port}")?;
+        }
+        if !self.network.addresses.is_empty() {
+            writeln!(f, "  Fixed address: {}", self.network.addresses.join(", "))?;
         }
         if !self.network.dns.is_empty() {
             writeln!(f, "  Resolvers: {}", self.network.dns.join(", "))?;

@@ -18,12 +18,13 @@ pub struct Filesystem {
 }
 
 /// How a bind mount may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BindMode {
     /// Read-write, without device access.
     ReadWrite,
-    /// Read-only, also in every mount below the source.
+    /// Read-only, also in every mount below the source; the default in profiles.
+    #[default]
     ReadOnly,
     /// Read-write with device nodes usable.
     Device,
@@ -45,6 +46,7 @@ pub enum Mount {
     Bind {
         src: PathBuf,
         dest: PathBuf,
+        #[serde(default)]
         mode: BindMode,
         /// Skip the grant when the source does not exist.
         #[serde(default)]

@@ -47,6 +47,21 @@ pub struct Limits {
 impl Limits {
     pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(10);
 
+    /// Keeps only the last rlimit given for each resource, so that a later profile or the
+    /// command line replaces an earlier value instead of adding a second one.
+    pub fn keep_last_rlimits(&mut self) {
+        let mut seen = Vec::new();
+        let mut kept: Vec<Rlimit> = Vec::new();
+        for rlimit in self.rlimits.iter().rev() {
+            if !seen.contains(&rlimit.resource) {
+                seen.push(rlimit.resource);
+                kept.push(*rlimit);
+            }
+        }
+        kept.reverse();
+        self.rlimits = kept;
+    }
+
     /// Whether any limit needs a cgroup.
     pub fn needs_cgroup(&self) -> bool {
         self.memory.is_some()

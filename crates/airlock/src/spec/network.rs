@@ -357,6 +357,14 @@ impl Network {
                 return Err(SpecError::invalid("--publish", mapping, "this host port is published twice"));
             }
         }
+        let unknown = |address: IpAddr| local_addresses().is_some_and(|local| !local.contains(&address));
+        if let Some(mapping) = self.publish.iter().find(|mapping| mapping.host_address.is_some_and(unknown)) {
+            return Err(SpecError::invalid(
+                "--publish",
+                mapping,
+                "no interface of this host has that address; name one it has, or leave the address out",
+            ));
+        }
 
         if !self.allow_egress.is_empty() {
             if !mode.has_own_namespace() {
@@ -389,6 +397,23 @@ impl Network {
         }
         Ok(())
     }
+}
+
+
+/// The addresses of the caller's network namespace, where published ports listen; `None`
+/// when they cannot be listed.
+fn local_addresses() -> Option<Vec<IpAddr>> {
+    let interfaces = nix::ifaddrs::getifaddrs().ok()?;
+    let addresses = interfaces
+        .filter_map(|interface| interface.address)
+        .filter_map(|address| {
+            address
+                .as_sockaddr_in()
+                .map(|v4| IpAddr::V4(v4.ip()))
+                .or_else(|| address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
+        })
+        .collect();
+    Some(addresses)
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub enum ProfileError {
     Merged { origin: String, message: String },
     #[error("profiles include each other in a loop: {0}")]
     Loop(String),
+    #[error("{origin}: include: {error}")]
+    Include { origin: String, error: Box<ProfileError> },
     #[error("{origin}: {key}: {why}")]
     Variable { origin: String, key: String, why: String },
 }
@@ -188,7 +190,11 @@ impl Source {
 fn describe(message: &str) -> String {
     let message = message.trim();
     let Some(rest) = message.strip_prefix("unknown field `") else {
-        return message.replace("variant", "value").replace('`', "\"");
+        let mut message = message.replace("variant", "value").replace('`', "\"");
+        for (rust, words) in RUST_TYPES {
+            message = message.replace(rust, words);
+        }
+        return message;
     };
     let Some((key, expected)) = rest.split_once('`') else {
         return message.to_string();
@@ -199,6 +205,18 @@ fn describe(message: &str) -> String {
         _ => format!("unknown key \"{key}\"; valid keys here: {}", valid.join(", ")),
     }
 }
+
+/// serde's names of Rust types in "expected ..." messages, and the words for a profile.
+const RUST_TYPES: [(&str, &str); 8] = [
+    ("expected u64", "expected a whole number"),
+    ("expected u32", "expected a whole number"),
+    ("expected u16", "expected a whole number"),
+    ("expected u8", "expected a whole number"),
+    ("expected i64", "expected a whole number"),
+    ("expected i32", "expected a whole number"),
+    ("expected f64", "expected a number"),
+    ("expected a string", "expected a string in quotes"),
+];
 
 /// "; did you mean X?" for the candidate nearest to `word`, when one is near enough.
 fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
@@ -227,34 +245,67 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Loads `names` in order (built-in names or paths) with their includes, merges them, and
 /// returns the spec they describe.
+///
+/// Each profile loads once: a profile that an earlier one already loaded (every built-in
+/// profile includes `default`, for one) is skipped, so it cannot undo what came after it.
 pub fn load(names: &[String], variables: &Variables) -> Result<Spec, ProfileError> {
-    let mut merged = toml::Table::new();
+    let mut loading = Loading { variables, stack: Vec::new(), loaded: Vec::new(), merged: toml::Table::new() };
     for name in names {
-        load_into(name, None, variables, &mut Vec::new(), &mut merged)?;
+        loading.load(name, None)?;
     }
     let origin = names.join(", ");
-    Spec::deserialize(merged).map_err(|error| ProfileError::Merged { origin, message: describe(error.message()) })
+    let mut spec = Spec::deserialize(loading.merged).map_err(|error| ProfileError::Merged { origin, message: describe(error.message()) })?;
+    spec.limits.keep_last_rlimits();
+    Ok(spec)
 }
 
-fn load_into(name: &str, dir: Option<&Path>, variables: &Variables, stack: &mut Vec<String>, into: &mut toml::Table) -> Result<(), ProfileError> {
-    let source = Source::find(name, dir)?;
-    if stack.contains(&source.origin) {
-        stack.push(source.origin);
-        return Err(ProfileError::Loop(stack.join(" includes ")));
-    }
-    let (_, includes) = source.check()?;
-    stack.push(source.origin.clone());
-    for include in &includes {
-        load_into(include, source.dir.as_deref(), variables, stack, into)?;
-    }
-    stack.pop();
+/// The state of one [`load`]: the include chain being followed, the profiles already
+/// merged, and the merged tables.
+struct Loading<'v> {
+    variables: &'v Variables,
+    stack: Vec<String>,
+    loaded: Vec<String>,
+    merged: toml::Table,
+}
 
-    let mut table: toml::Table = toml::from_str(&source.text).map_err(|error| source.invalid(&error))?;
-    table.remove("include");
-    table.remove("description");
-    expand(&mut table, variables, &source.origin, "")?;
-    merge(into, table, "");
-    Ok(())
+impl Loading<'_> {
+    fn load(&mut self, name: &str, dir: Option<&Path>) -> Result<(), ProfileError> {
+        let source = Source::find(name, dir)?;
+        if self.stack.contains(&source.origin) {
+            self.stack.push(source.origin);
+            return Err(ProfileError::Loop(self.stack.join(" includes ")));
+        }
+        if self.loaded.contains(&source.origin) {
+            return Ok(());
+        }
+        let (_, includes) = source.check()?;
+        self.stack.push(source.origin.clone());
+        for include in &includes {
+            let include = self
+                .variables
+                .expand(include)
+                .map_err(|why| ProfileError::Variable { origin: source.origin.clone(), key: "include".into(), why })?;
+            self.load(&include, source.dir.as_deref()).map_err(|error| match error {
+                error @ (ProfileError::NotFound { .. } | ProfileError::Read { .. }) => {
+                    ProfileError::Include { origin: source.origin.clone(), error: Box::new(error) }
+                }
+                error => error,
+            })?;
+        }
+        self.stack.pop();
+        self.loaded.push(source.origin.clone());
+        self.merge(&source)
+    }
+
+
+    fn merge(&mut self, source: &Source) -> Result<(), ProfileError> {
+        let mut table: toml::Table = toml::from_str(&source.text).map_err(|error| source.invalid(&error))?;
+        table.remove("include");
+        table.remove("description");
+        expand(&mut table, self.variables, &source.origin, "")?;
+        merge(&mut self.merged, table, "");
+        Ok(())
+    }
 }
 
 /// Expands the variables in every string of `table`.
@@ -374,6 +425,19 @@ mod tests {
         let unknown = write(dir.path(), "variable.toml", "[process]\nchdir = \"${HOEM}/src\"\n");
         let error = load(&[unknown], &variables()).unwrap_err().to_string();
         assert!(error.contains("process.chdir: unknown variable ${HOEM}"), "{error}");
+    }
+
+    #[test]
+    fn a_profile_loads_once() {
+        // The second profile includes the first again, which must not undo what the
+        // second set in between.
+        let dir = tempfile::tempdir().unwrap();
+        let first = write(dir.path(), "first.toml", "[network]\nmode = \"none\"\n[process]\nhostname = \"first\"\n");
+        let second = write(dir.path(), "second.toml", "include = [\"first.toml\"]\n[process]\nhostname = \"second\"\n");
+        let mode = write(dir.path(), "mode.toml", "[network]\nmode = \"host\"\n");
+        let spec = load(&[first, mode, second], &variables()).unwrap();
+        assert_eq!(spec.network.mode, crate::spec::NetMode::Host);
+        assert_eq!(spec.process.hostname.as_deref(), Some("second"));
     }
 
     #[test]

@@ -115,6 +115,17 @@ pub struct ResolvedIds {
 
 impl Spec {
     /// Checks the spec against the caller before anything is created.
+    /// Checks everything [`Spec::validate`] checks except that a command is given, for
+    /// `check` and `explain`, which describe profiles before a command is chosen.
+    pub fn validate_without_command(&self, caller: &Caller) -> Result<(), SpecError> {
+        if !self.process.command.is_empty() {
+            return self.validate(caller);
+        }
+        let mut probe = self.clone();
+        probe.process.command = vec!["true".to_string()];
+        probe.validate(caller)
+    }
+
     pub fn validate(&self, caller: &Caller) -> Result<(), SpecError> {
         if self.process.command.is_empty() {
             return Err(SpecError::NoCommand);
