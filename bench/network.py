@@ -28,8 +28,8 @@ from benchlib import airlock_binary, alternate, machine, require, summarize
 
 INNER = "AIRLOCK_BENCH_NETWORK_INNER"
 TEST_USER = "airlock-test"
-SECONDS = 2
-# iperf3 runs per path, alternated: one run varies by a fifth on a small machine.
+SECONDS = 5
+# iperf3 runs per path, alternated.
 THROUGHPUT_ROUNDS = 9
 
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
@@ -61,9 +61,6 @@ ip -n up link set up1 up
 ip -n up link set lo up
 ip route add default via 10.200.0.2
 """)
-state = tempfile.mkdtemp(prefix="airlock-bench-")
-os.chmod(state, 0o755)
-os.environ["AIRLOCK_STATE_DIR"] = os.path.join(state, "state")
 
 # The iproute2 + nft equivalent of a bridged sandbox with one published port.
 IPROUTE2 = """
@@ -93,15 +90,16 @@ commands = {
     "iproute2 + nft script": ["sh", "-euc", IPROUTE2 + NFT + RUN + TEARDOWN],
     "iproute2 part alone": ["sh", "-euc", IPROUTE2 + RUN + TEARDOWN_IPROUTE2],
 }
-startup = alternate(commands, rounds)
 
 
 def iperf(client: list[str], server: list[str], address: str) -> float:
     """Runs a one-shot iperf3 server at `address` and one client against it; returns Gbit/s."""
-    server_process = subprocess.Popen(server + ["iperf3", "-s", "-1", "-B", address], stdout=subprocess.DEVNULL)
+    # Server and client each on a CPU of their own, the same for every path: left to the
+    # scheduler, one run differs from the next by a fifth on a machine of two CPUs.
+    server_process = subprocess.Popen(server + ["iperf3", "-A", "0", "-s", "-1", "-B", address], stdout=subprocess.DEVNULL)
     try:
         for _ in range(50):
-            argv = client + ["iperf3", "-J", "-t", str(SECONDS), "-c", address]
+            argv = client + ["iperf3", "-A", "1", "-J", "-t", str(SECONDS), "-c", address]
             result = subprocess.run(argv, capture_output=True, text=True, timeout=SECONDS + 20)
             report = json.loads(result.stdout) if result.stdout.startswith("{") else {}
             if result.returncode == 0 and "sum_received" in report.get("end", {}):
@@ -133,7 +131,12 @@ kill $slirp
 exit $status
 """
 
+state = tempfile.mkdtemp(prefix="airlock-bench-")
+os.chmod(state, 0o755)
+os.environ["AIRLOCK_STATE_DIR"] = os.path.join(state, "state")
 try:
+    startup = alternate(commands, rounds)
+
     # Throughput over the bridge: the host side serves at the bridge's gateway address,
     # against the same over a veth pair between two plain namespaces.
     subprocess.run([airlock, "net", "create", "perf", "--subnet", "10.78.0.0/24"], check=True, stdout=subprocess.DEVNULL)

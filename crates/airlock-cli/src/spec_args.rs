@@ -2,6 +2,7 @@
 //! translation into a [`Spec`].
 
 use airlock::spec::{EgressRule, IdRange, NamespaceKind, NetMode, NsSource, PortMapping, Spec};
+use clap::builder::TypedValueParser;
 use clap::Args;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -15,7 +16,7 @@ pub struct SpecArgs {
 
     /// Keep the caller's namespace of this kind instead of a new one (repeatable): net, ipc,
     /// uts, pid, cgroup, or user (root only; the payload then runs with real ids).
-    #[arg(long, value_name = "NS", value_parser = parse_shareable, help_heading = "Namespaces")]
+    #[arg(long, value_name = "NS", value_parser = clap::builder::PossibleValuesParser::new(["net", "ipc", "uts", "pid", "cgroup", "user"]).try_map(|text: String| parse_shareable(&text)), help_heading = "Namespaces")]
     pub share: Vec<NamespaceKind>,
 
     /// The IPC namespace: sandbox:NAME shares a running named sandbox's System V IPC and its
@@ -46,7 +47,7 @@ pub struct SpecArgs {
     pub userns: Option<PathBuf>,
 
     /// Add a namespace that is not new by default: time.
-    #[arg(long, value_name = "NS", value_parser = parse_unshareable, help_heading = "Namespaces")]
+    #[arg(long, value_name = "NS", value_parser = clap::builder::PossibleValuesParser::new(["time"]).try_map(|text: String| parse_unshareable(&text)), help_heading = "Namespaces")]
     pub unshare: Vec<NamespaceKind>,
 
     /// The payload's uid inside the sandbox (default: yours). 0 is root inside the user
@@ -118,7 +119,7 @@ pub struct SpecArgs {
 
     /// Landlock: auto (use it when the kernel has it, the default), required (refuse to start
     /// without it) or off.
-    #[arg(long, value_name = "MODE", value_parser = parse_landlock, help_heading = "Security")]
+    #[arg(long, value_name = "MODE", value_parser = clap::builder::PossibleValuesParser::new(["auto", "required", "off"]).try_map(|text: String| parse_landlock(&text)), help_heading = "Security")]
     pub landlock: Option<airlock::spec::LandlockMode>,
 
     /// Maximum memory, such as 512M or 2G; past it the kernel's OOM killer ends the payload.
