@@ -19,7 +19,7 @@ struct Example {
     output: String,
 }
 
-/// The examples of the guide, in order.
+/// Reads the examples of the guide, in order.
 fn examples() -> Vec<Example> {
     let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/guide.md")).unwrap();
     let mut examples = Vec::new();
@@ -40,7 +40,7 @@ fn examples() -> Vec<Example> {
     examples
 }
 
-/// The next fenced block that opens with `fence`.
+/// Returns the next fenced block that opens with `fence`.
 fn block<'a>(lines: &mut impl Iterator<Item = &'a str>, fence: &str) -> String {
     for line in lines.by_ref() {
         if line == fence {
@@ -66,30 +66,21 @@ fn run_example(example: &Example) -> Output {
     let bin = work.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(airlock_bin(), bin.join("airlock")).unwrap();
-    let script = HOST_WITH_UPSTREAM.to_string()
-        + r#"
-# No resolver answers in here: fail name lookups fast (Python's http.server makes one).
-printf 'nameserver 10.200.0.2\noptions timeout:1 attempts:1\n' > /run/resolv.conf
-mount --bind /run/resolv.conf /etc/resolv.conf
+    let script = format!(
+        r#"
+{QUIET_RESOLVER}
 cd "$HOME"
-as_user() { $AS env HOME="$HOME" PATH="$BIN:/usr/local/bin:/usr/bin:/bin" AIRLOCK_STATE_DIR="$HOME/.state" "$@"; }
+as_user() {{ $AS env HOME="$HOME" PATH="$BIN:/usr/local/bin:/usr/bin:/bin" AIRLOCK_STATE_DIR="$HOME/.state" "$@"; }}
 status=0
 as_user sh -euc "$EXAMPLE" 2>&1 || status=$?
 # An example that failed half-way may leave a named sandbox running.
 names=$(as_user airlock ls --json | python3 -c 'import json, sys; print(" ".join(entry["name"] for entry in json.load(sys.stdin)))')
 [ -z "$names" ] || as_user airlock rm --force $names >/dev/null 2>&1
 exit $status
-"#;
-    let mut command = std::process::Command::new("unshare");
-    command.args(["--net", "--mount", "--propagation", "private", "--", "sh", "-euc", &script]);
-    command.env_clear();
-    command.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-    command.env("AS", as_user_prefix(example.who));
-    command.env("HOME", &home);
-    command.env("BIN", &bin);
-    command.env("EXAMPLE", &example.script);
-    command.current_dir("/");
-    let out = run_command(command);
+"#
+    );
+    let env = [("HOME", home.as_os_str()), ("BIN", bin.as_os_str()), ("EXAMPLE", example.script.as_ref())];
+    let out = in_host_with_upstream(example.who, &script, &env);
     drop(work);
     out
 }

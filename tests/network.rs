@@ -83,7 +83,7 @@ fn network_script(who: As, body: &str) -> Output {
     give_to(who, state.path());
     let script = format!(
         r#"
-{HOST_WITH_UPSTREAM}al() {{ $AS env AIRLOCK_STATE_DIR="$STATE" PATH="$PATH" "$AIRLOCK" "$@"; }}
+al() {{ $AS env AIRLOCK_STATE_DIR="$STATE" PATH="$PATH" "$AIRLOCK" "$@"; }}
 serve() {{ python3 -c "$SERVER" "$@"; }}
 connect() {{ python3 -c "$CLIENT" "$@"; }}
 up_serve() {{ ip netns exec up python3 -c "$SERVER" "$@"; }}
@@ -98,17 +98,11 @@ if [ -n "$(leftovers)" ]; then echo "left behind:"; leftovers; fi
 echo clean
 "#
     );
-    let mut command = std::process::Command::new("unshare");
-    command.args(["--net", "--mount", "--propagation", "private", "--", "sh", "-euc", &script]);
-    command.env_clear();
-    command.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-    command.env("AIRLOCK", airlock_bin());
-    command.env("AS", as_user_prefix(who));
-    command.env("STATE", state.path().join("state"));
-    command.env("SERVER", SERVER);
-    command.env("CLIENT", CLIENT);
-    command.current_dir("/");
-    let out = run_command(command);
+    let out = in_host_with_upstream(
+        who,
+        &script,
+        &[("STATE", state.path().join("state").as_os_str()), ("SERVER", SERVER.as_ref()), ("CLIENT", CLIENT.as_ref())],
+    );
     drop(state);
     out
 }

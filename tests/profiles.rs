@@ -20,23 +20,15 @@ fn profile_script(who: As, body: &str) -> Output {
     give_to(who, &home);
     let script = format!(
         r#"
-{HOST_WITH_UPSTREAM}printf 'nameserver 10.200.0.2\noptions timeout:1 attempts:1\n' > /run/resolv.conf
-mount --bind /run/resolv.conf /etc/resolv.conf
+{QUIET_RESOLVER}
 cd "$HOME"
 as_user() {{ $AS env HOME="$HOME" PATH="$PATH" AIRLOCK_STATE_DIR="$HOME/.state" "$@"; }}
 al() {{ as_user "$AIRLOCK" "$@"; }}
 {body}
+if [ -n "$(ls -A "$HOME/.state/sandboxes" 2>/dev/null)" ]; then echo "a named sandbox was left behind"; fi
 "#
     );
-    let mut command = std::process::Command::new("unshare");
-    command.args(["--net", "--mount", "--propagation", "private", "--", "sh", "-euc", &script]);
-    command.env_clear();
-    command.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-    command.env("AIRLOCK", airlock_bin());
-    command.env("AS", as_user_prefix(who));
-    command.env("HOME", &home);
-    command.current_dir("/");
-    let out = run_command(command);
+    let out = in_host_with_upstream(who, &script, &[("HOME", home.as_os_str())]);
     drop(work);
     out
 }
@@ -58,7 +50,7 @@ al run --profile default -- sh -c 'test -x /usr/bin/python3 && echo system; test
 }
 
 #[rstest]
-fn shell_profile_runs_an_interactive_shell_in_the_current_directory(#[values(As::Root, As::User)] who: As) {
+fn shell_profile_runs_in_current_directory(#[values(As::Root, As::User)] who: As) {
     let out = profile_script(
         who,
         r#"
@@ -152,7 +144,7 @@ al run --profile untrusted -- python3 -c 'import socket; socket.create_connectio
     );
 }
 
-/// What `explain --json` says of one built-in profile, checked inside that sandbox: a path
+/// What `explain --json` reports of one built-in profile, checked inside that sandbox: a path
 /// it calls hidden cannot be seen, a system call its seccomp filter denies fails with
 /// EPERM, and a server on the host's loopback, which no profile reaches, stays out of reach.
 #[rstest]
@@ -244,7 +236,7 @@ fn check_rejects_values_run_would_reject() {
         out.stderr,
         format!("airlock: {path}: invalid capability \"NET_BIND_SERVIC\": no such capability; did you mean NET_BIND_SERVICE?\n")
     );
-    // explain still describes it, says first that it cannot start, and exits with 1.
+    // explain still describes it, starts with why it cannot start, and exits with 1.
     let out = run(As::Root, ["explain", "--profile", &path]);
     out.expect_code(1);
     assert!(out.stdout.starts_with("Cannot start here: invalid capability"), "{}", out.stdout);
@@ -318,7 +310,7 @@ fn explain_matches_its_reviewed_snapshot(#[values("default", "shell", "build", "
 }
 
 #[test]
-fn man_pages_and_completions_come_from_the_command_line() {
+fn man_pages_and_completions_generated() {
     let dir = shared_tempdir();
     let out = run(As::Root, ["man", &dir.path().display().to_string()]);
     out.expect_success();

@@ -321,3 +321,28 @@ ip -n up link set up1 up
 ip -n up link set lo up
 ip route add default via 10.200.0.2
 ";
+
+/// Shell lines that make name lookups fail at once: the resolver they name, in the upstream
+/// namespace, has nothing listening. Python's http.server, for one, looks up a name.
+pub const QUIET_RESOLVER: &str = "
+printf 'nameserver 10.200.0.2\\noptions timeout:1 attempts:1\\n' > /run/resolv.conf
+mount --bind /run/resolv.conf /etc/resolv.conf
+";
+
+/// Runs `script` with `sh -euc` as root, in a new network and mount namespace that
+/// [`HOST_WITH_UPSTREAM`] sets up first. The environment holds only `PATH`, `$AIRLOCK`,
+/// `$AS` (the prefix that runs a command as `who`) and `env`.
+pub fn in_host_with_upstream(who: As, script: &str, env: &[(&str, &OsStr)]) -> Output {
+    let script = format!("{HOST_WITH_UPSTREAM}{script}");
+    let mut command = Command::new("unshare");
+    command.args(["--net", "--mount", "--propagation", "private", "--", "sh", "-euc", &script]);
+    command.env_clear();
+    command.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    command.env("AIRLOCK", airlock_bin());
+    command.env("AS", as_user_prefix(who));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.current_dir("/");
+    run_command(command)
+}
