@@ -25,7 +25,7 @@ pub(crate) struct SandboxSide {
     /// The text of the sandbox's `/etc/resolv.conf`, when it differs from the host's.
     pub resolv_conf: Option<String>,
     pub egress: Vec<EgressRule>,
-    /// The supervisor attaches the host side after the clone and says when it is done.
+    /// The supervisor attaches the host side after the clone and reports when it is done.
     pub host_pending: bool,
 }
 
@@ -80,7 +80,6 @@ impl Drop for LeaseGuard {
 /// (creating the default network on first use), and picks the resolvers.
 pub(crate) fn prepare(spec: &Spec) -> Result<(SandboxSide, Pending), NetError> {
     let network = &spec.network;
-    let host = ResolvConf::host();
     let mut side = SandboxSide { egress: network.allow_egress.clone(), ..SandboxSide::default() };
 
     let pending = match &network.mode {
@@ -91,6 +90,7 @@ pub(crate) fn prepare(spec: &Spec) -> Result<(SandboxSide, Pending), NetError> {
             let guard = Box::new(LeaseGuard { networks, network: bridge, lease, firewall: None });
             let forwards = forwards(spec, &guard)?;
 
+            let host = ResolvConf::host();
             // The host's resolvers, unless they listen on its loopback, which the sandbox
             // reaches through the gateway and a redirect.
             let gateway = guard.network.gateways()[0];
@@ -119,6 +119,7 @@ pub(crate) fn prepare(spec: &Spec) -> Result<(SandboxSide, Pending), NetError> {
             Pending::Bridge { guard, forwards, dns }
         }
         NetMode::User => {
+            let host = ResolvConf::host();
             // pasta carries DNS like any other traffic, so the host's resolvers work as they
             // are, except those on the host's loopback.
             let nameservers = if !network.dns.is_empty() {
@@ -137,7 +138,7 @@ pub(crate) fn prepare(spec: &Spec) -> Result<(SandboxSide, Pending), NetError> {
         }
         _ => {
             if !network.dns.is_empty() {
-                side.resolv_conf = Some(host.render(&network.dns));
+                side.resolv_conf = Some(ResolvConf::host().render(&network.dns));
                 side.resolvers = network.dns.clone();
             }
             Pending::Nothing

@@ -357,7 +357,8 @@ impl Network {
                 return Err(SpecError::invalid("--publish", mapping, "this host port is published twice"));
             }
         }
-        let unknown = |address: IpAddr| local_addresses().is_some_and(|local| !local.contains(&address));
+        let local = if self.publish.iter().any(|mapping| mapping.host_address.is_some()) { local_addresses() } else { None };
+        let unknown = |address: IpAddr| local.as_ref().is_some_and(|local| !local.contains(&address));
         if let Some(mapping) = self.publish.iter().find(|mapping| mapping.host_address.is_some_and(unknown)) {
             return Err(SpecError::invalid(
                 "--publish",
