@@ -101,7 +101,7 @@ airlock completions zsh > \"${fpath[1]}/_airlock\"\n  airlock completions fish >
     Man(ManArgs),
 }
 
-/// What `airlock net` does.
+/// The subcommands of `airlock net`.
 #[derive(Debug, Subcommand)]
 pub enum NetCommand {
     /// Create a bridge network that sandboxes join with --net bridge:NAME.
@@ -316,7 +316,7 @@ pub struct CheckArgs {
     pub profiles: Vec<String>,
 }
 
-/// What `airlock profile` does.
+/// The subcommands of `airlock profile`.
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// List the built-in profiles with their descriptions.

@@ -22,15 +22,15 @@ impl From<Protocol> for super::nftables::Protocol {
     }
 }
 
-/// A batch that replaces `table` with an empty one: adding first makes the delete succeed
-/// whether or not the table existed, and the kernel applies all three at once.
+/// Builds a batch that replaces `table` with an empty one. Adding first makes the delete
+/// succeed whether or not the table existed, and the kernel applies all three at once.
 fn fresh_table(table: &Table) -> Batch {
     let mut batch = Batch::new();
     batch.add_table(table).delete_table(table).add_table(table);
     batch
 }
 
-/// The host's table for the bridge network `bridge` with the given subnets.
+/// Builds the host's table for the bridge network `bridge` with the given subnets.
 pub(crate) fn network_rules(table: &Table, bridge: &str, subnets: &[Cidr], internal: bool) -> Result<Batch, NftError> {
     let mut batch = fresh_table(table);
 
@@ -93,7 +93,7 @@ pub(crate) struct DnsRedirect {
     pub resolver: IpAddr,
 }
 
-/// The host's table for one bridged sandbox: its published ports and DNS redirect.
+/// Builds the host's table for one bridged sandbox: its published ports and DNS redirect.
 pub(crate) fn sandbox_host_rules(table: &Table, forwards: &[Forward], dns: Option<DnsRedirect>) -> Result<Batch, NftError> {
     let mut batch = fresh_table(table);
     // Prerouting sees connections from other hosts and from sandboxes; output sees the
@@ -129,7 +129,7 @@ pub(crate) fn sandbox_host_rules(table: &Table, forwards: &[Forward], dns: Optio
     Ok(batch)
 }
 
-/// The sandbox's own table when egress is limited: loopback, replies, neighbor discovery,
+/// Builds the sandbox's own table when egress is limited: loopback, replies, neighbor discovery,
 /// DNS to the resolvers and the granted destinations leave; everything else is dropped.
 pub(crate) fn egress_rules(resolvers: &[IpAddr], egress: &[EgressRule]) -> Result<Batch, NftError> {
     let table = Table::new(Family::Inet, "airlock");
@@ -172,7 +172,7 @@ pub(crate) fn egress_rules(resolvers: &[IpAddr], egress: &[EgressRule]) -> Resul
     Ok(batch)
 }
 
-/// A batch that deletes `table`; sending it fails with [`NftError::NotFound`] when the table
+/// Builds a batch that deletes `table`. Sending it fails with [`NftError::NotFound`] when the table
 /// is already gone.
 pub(crate) fn delete(table: &Table) -> Batch {
     let mut batch = Batch::new();

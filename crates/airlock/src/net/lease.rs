@@ -124,8 +124,8 @@ pub(crate) fn reclaim_stale(dir: &Path) -> Result<Vec<Lease>, NetError> {
     Ok(live)
 }
 
-/// Deletes the sandbox's firewall table and host link, whichever still exist; the table
-/// through `firewall` when the caller holds the connection that made it.
+/// Deletes the sandbox's firewall table and host link, whichever still exist. The table goes
+/// through `firewall` when the caller has the connection that made it.
 pub(crate) fn release_host_side(netlink: &mut Netlink, lease: &Lease, firewall: Option<&super::nftables::Connection>) {
     let table = super::nftables::Table::new(super::nftables::Family::Inet, lease.table.clone());
     let batch = super::firewall::delete(&table);
@@ -157,7 +157,7 @@ pub(crate) fn remove(dir: &Path, lease: &Lease) {
     }
 }
 
-/// How many leases the directory holds, live or not.
+/// Counts the leases in the directory, live or not.
 pub(crate) fn count(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|entries| entries.flatten().filter(|entry| !entry.file_name().to_string_lossy().starts_with('.')).count()).unwrap_or(0)
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-/// What the host's `/etc/resolv.conf` says.
+/// The contents of the host's `/etc/resolv.conf` that matter to a sandbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ResolvConf {
     pub nameservers: Vec<IpAddr>,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt;
 use std::path::Path;
 
-/// Everything `explain` says about one spec.
+/// Everything `explain` reports about one spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Explanation {
@@ -17,7 +17,7 @@ pub struct Explanation {
     pub runs_as: String,
     /// Each namespace and where it comes from: new, shared with the caller, or joined.
     pub namespaces: Vec<(String, String)>,
-    /// What the sandbox sees of the file system, in the order the grants apply.
+    /// The file system as the sandbox finds it, in the order the grants apply.
     pub files: Vec<FileAccess>,
     /// Host paths people worry about that the sandbox cannot see at all.
     pub hidden: Vec<String>,
@@ -198,7 +198,7 @@ fn file_access(mount: &Mount) -> Option<FileAccess> {
     })
 }
 
-/// Whether any grant shows the host's `path` in the sandbox (a grant of a parent or of the
+/// Returns whether any grant shows the host's `path` in the sandbox (a grant of a parent or of the
 /// path itself, from the same place on the host).
 fn visible(path: &Path, spec: &Spec, mounts: &[Mount]) -> bool {
     if spec.filesystem.rootfs.is_some() {
@@ -386,7 +386,7 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// The command as a person would type it.
+/// Quotes the command as a person would type it.
 fn shell_words(words: &[String]) -> String {
     let quoted: Vec<String> = words
         .iter()

@@ -175,7 +175,8 @@ impl Source {
         }
     }
 
-    /// The error at its line and column, with the nearest valid key for an unknown one.
+    /// Converts a parse error into one at its line and column, with the nearest valid key
+    /// for an unknown one.
     fn invalid(&self, error: &toml::de::Error) -> ProfileError {
         let offset = error.span().map(|span| span.start).unwrap_or(0).min(self.text.len());
         let before = &self.text[..offset];
@@ -428,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn a_profile_loads_once() {
+    fn profile_loads_once() {
         // The second profile includes the first again, which must not undo what the
         // second set in between.
         let dir = tempfile::tempdir().unwrap();
