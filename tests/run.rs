@@ -277,6 +277,41 @@ fn sigkill_of_airlock_ends_sandbox(#[values(As::Root, As::User)] who: As) {
     assert!(gone, "processes outlived airlock by more than a second: {left:?}");
 }
 
+/// airlock returns as soon as init reports the payload's status, without waiting for init
+/// itself to exit; by then every other process of the sandbox must be gone already.
+#[rstest]
+fn nothing_of_the_sandbox_runs_after_airlock_returns(#[values(As::Root, As::User)] who: As) {
+    let (status_read, status_write) = nix::unistd::pipe().unwrap();
+    let script = "sleep 1000 & sleep 1000 & (sleep 1000 &); read line || true";
+    let mut command = airlock(who, ["run", "--json-status-fd", "5", "--", "sh", "-c", script]);
+    let raw = status_write.as_raw_fd();
+    // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(raw, 5) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::fcntl(5, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    drop(status_write);
+
+    let start = read_status_line(&status_read);
+    let init = start["pid"].as_i64().unwrap() as i32;
+    assert!(eventually(Duration::from_secs(10), || descendants(init).len() >= 4), "the payload did not start its children");
+    let others = descendants(init);
+
+    // The payload ends when its standard input closes.
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let left: Vec<i32> = others.iter().copied().filter(|pid| process_alive(*pid)).collect();
+    assert!(left.is_empty(), "processes of the sandbox still ran when airlock returned: {left:?}");
+}
+
 fn read_status_line(fd: &OwnedFd) -> serde_json::Value {
     let mut file = std::fs::File::from(fd.try_clone().unwrap());
     let mut line = Vec::new();

@@ -100,8 +100,11 @@ fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor>
     crate::sys::release_code_pages_when_idle(&[signals.as_fd()], crate::sys::SETTLED);
 
     let status = wait_for_payload(payload, signals);
+    // Everything else ends before the status is sent, so that a supervisor that returns at
+    // once leaves no process of the sandbox running. The kernel's release of the
+    // namespaces and mounts happens in init's exit, which nobody needs to wait for.
+    kill_remaining();
     let _ = context.channel.send(&ToSupervisor::Exited(status));
-    kill_descendants();
     exit_now(status.code())
 }
 
@@ -227,12 +230,45 @@ fn blocking_wait(payload: Pid) -> ExitStatus {
     }
 }
 
-/// Kills what is left of the payload's processes when init is not the namespace's PID 1
-/// (a shared PID namespace); as PID 1 the kernel does this when init exits.
-fn kill_descendants() {
-    if rustix::process::getpid().as_raw_nonzero().get() == 1 {
+/// Kills and reaps what is left of the sandbox's processes once the payload has ended.
+///
+/// Bounded: a process that does not die in time (one in an uninterruptible sleep) is left
+/// to the kernel, which kills everything in a PID namespace when its init exits.
+fn kill_remaining() {
+    if rustix::process::getpid().as_raw_nonzero().get() != 1 {
+        return kill_descendants();
+    }
+    raise_kill_capability();
+    // As the namespace's PID 1, -1 means every other process in the namespace, and only those.
+    if kill(Pid::from_raw(-1), Signal::SIGKILL).is_err() {
+        // ESRCH: no other process is left, not even a zombie.
         return;
     }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(std::time::Duration::from_micros(200)),
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Makes CAP_KILL effective again, which init kept in its permitted set, so that a process
+/// that changed its ids cannot escape the end of the sandbox.
+fn raise_kill_capability() {
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    let sets = CapabilitySets {
+        effective: CapabilitySet::KILL,
+        permitted: CapabilitySet::KILL,
+        inheritable: CapabilitySet::empty(),
+    };
+    let _ = rustix::thread::set_capabilities(None, sets);
+}
+
+/// Kills what is left of the payload's processes when init is not the namespace's PID 1
+/// (a shared PID namespace), where only init's own descendants belong to the sandbox.
+fn kill_descendants() {
     // Bounded: each round kills the current children and reaps them.
     for _ in 0..100 {
         let children = children_of_self();

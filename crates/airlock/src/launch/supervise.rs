@@ -17,6 +17,10 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
     let mut reported: Option<ExitStatus> = None;
     let mut channel_open = !sandbox.as_pid_1;
     let mut timer = Timer::new(&sandbox.limits);
+    // Init reports the payload's status once every other process of the sandbox is gone.
+    // Its own exit, where the kernel releases the namespaces and mounts, can then finish
+    // after airlock returns. Cgroups to remove and a terminal to drain need it to end first.
+    let wait_for_init = sandbox.cgroups.is_some() || sandbox.terminal.is_some();
 
     loop {
         if let Some(signal) = timer.due() {
@@ -63,7 +67,12 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
         }
         if readable(channel_index) {
             match sandbox.channel.recv::<ToSupervisor>() {
-                Ok(Some(ToSupervisor::Exited(status))) => reported = Some(status),
+                Ok(Some(ToSupervisor::Exited(status))) => {
+                    reported = Some(status);
+                    if !wait_for_init {
+                        break;
+                    }
+                }
                 Ok(Some(other)) => tracing::debug!(?other, "unexpected message from the sandbox"),
                 Ok(None) | Err(_) => channel_open = false,
             }
@@ -86,19 +95,24 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
         }
     }
 
-    let waited = reap(&sandbox)?;
-    if channel_open && reported.is_none() {
-        // Init sends the payload's status just before it exits; it may still be queued.
-        if let Ok(Some(ToSupervisor::Exited(status))) = sandbox.channel.recv::<ToSupervisor>() {
-            reported = Some(status);
+    let status = match reported {
+        Some(status) if !wait_for_init => status,
+        _ => {
+            let waited = reap(&sandbox)?;
+            if channel_open && reported.is_none() {
+                // Init sends the payload's status just before it exits; it may still be queued.
+                if let Ok(Some(ToSupervisor::Exited(status))) = sandbox.channel.recv::<ToSupervisor>() {
+                    reported = Some(status);
+                }
+            }
+            reported.unwrap_or(waited)
         }
-    }
+    };
     if let Some(relay) = &mut sandbox.terminal {
         relay.drain();
     }
     sandbox.terminal = None;
 
-    let status = reported.unwrap_or(waited);
     let limit = limit_reached(&sandbox, status, timer.fired);
     if let Some(cgroups) = &mut sandbox.cgroups {
         cgroups.remove();
