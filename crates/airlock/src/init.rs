@@ -64,23 +64,21 @@ fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor>
         .at(Step::Fork, || "cannot create the payload's report pipe".into())
         .map_err(SetupError::into_message)?;
 
-    // SAFETY: init is single-threaded, so the child may run arbitrary code after fork.
-    let payload = match unsafe { libc::fork() } {
-        -1 => {
-            return Err(SetupError::new(Step::Fork, format!("cannot fork the payload: {}", crate::error::describe(&std::io::Error::last_os_error()))).into_message());
+    let mut payload_main = || {
+        let report = |message: &ToSupervisor| write_report(&report_write, message);
+        let failure = payload::exec_payload(context, terminal.as_deref(), mounts, &report);
+        write_report(&report_write, &failure);
+        match failure {
+            ToSupervisor::ExecFailed { code, .. } => i32::from(code),
+            _ => 125,
         }
-        0 => {
-            drop(report_read);
-            let report = |message: &ToSupervisor| write_report(&report_write, message);
-            let failure = payload::exec_payload(context, terminal.as_deref(), mounts, &report);
-            write_report(&report_write, &failure);
-            let code = match failure {
-                ToSupervisor::ExecFailed { code, .. } => i32::from(code),
-                _ => 125,
-            };
-            exit_now(code)
+    };
+    // SAFETY: init is single-threaded, and the payload's setup only borrows init's values.
+    let payload = match unsafe { crate::sys::spawn_sharing_memory(&mut payload_main) } {
+        Ok(pid) => Pid::from_raw(pid),
+        Err(error) => {
+            return Err(SetupError::new(Step::Fork, format!("cannot start the payload: {}", crate::error::describe(&error))).into_message());
         }
-        pid => Pid::from_raw(pid),
     };
     drop(report_write);
 

@@ -188,6 +188,62 @@ pub fn run_detached(work: impl FnOnce()) {
     }
 }
 
+/// The stack of a child started by [`spawn_sharing_memory`]; untouched pages cost nothing.
+const SHARED_CHILD_STACK: usize = 1 << 20;
+
+/// Starts `work` in a child process that shares this process's memory, as `vfork` does, and
+/// returns the child's PID once the child has called `execve` or exited.
+///
+/// Unlike `fork`, nothing is copied: no page tables, no copy-on-write faults afterwards in
+/// either process, and no copied address space for `execve` to tear down. The child runs on
+/// a stack of its own (with a guard page below it) while this process is suspended, so it
+/// may run ordinary code, and what it allocates stays behind as a small leak. Its descriptor
+/// table, working directory, signal handlers, credentials, seccomp filter and Landlock domain
+/// are its own. `work` returns the status to exit with when it does not exec.
+///
+/// # Safety
+/// The calling process must be single-threaded. `work` must not free or move anything it
+/// borrows from the caller, and must not rely on the thread identity the C library caches
+/// (pthread calls), which is the caller's.
+pub unsafe fn spawn_sharing_memory(work: &mut dyn FnMut() -> i32) -> io::Result<i32> {
+    extern "C" fn start(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the `&mut &mut dyn FnMut` passed below, alive while the parent is
+        // suspended, which lasts until this child execs or exits.
+        let work = unsafe { &mut *(arg as *mut &mut dyn FnMut() -> i32) };
+        let code = work();
+        // SAFETY: _exit takes no pointers; returning would run the C library's exit path.
+        unsafe { libc::_exit(code) }
+    }
+
+    let page = 4096;
+    let length = SHARED_CHILD_STACK + page;
+    // SAFETY: a new private anonymous mapping, which aliases nothing.
+    let base = unsafe {
+        libc::mmap(std::ptr::null_mut(), length, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE, -1, 0)
+    };
+    if base == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the lowest page of the mapping made above becomes the guard page, so a child
+    // that overflows its stack faults instead of writing into this process's memory.
+    let guarded = unsafe { libc::mprotect(base, page, libc::PROT_NONE) };
+    let result = if guarded == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        let mut work = work;
+        // SAFETY: the stack top is the end of the mapping, 16-byte aligned as the ABI wants;
+        // CLONE_VFORK keeps this frame, `work` and the stack alive until the child is done
+        // with them.
+        let pid = unsafe {
+            libc::clone(start, (base as *mut u8).add(length).cast(), libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, (&mut work as *mut &mut dyn FnMut() -> i32).cast())
+        };
+        if pid == -1 { Err(io::Error::last_os_error()) } else { Ok(pid) }
+    };
+    // SAFETY: the child has exec'd or exited, so nothing uses the stack any more.
+    unsafe { libc::munmap(base, length) };
+    result
+}
+
 /// Makes this process the reaper of orphaned descendants.
 pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes a flag and no pointers.
@@ -217,14 +273,6 @@ extern "C" {
     static etext: u8;
 }
 
-/// Drops this process's mappings of airlock's own read-only segments (code and constants)
-/// and tells the kernel to map them back one page at a time.
-///
-/// A long-waiting process (the supervisor, init) has most of the binary mapped after its
-/// setup, because every fault maps the cached pages around it too; resident memory is what
-/// users count per sandbox. The pages stay in the page cache, so the few the wait loop needs
-/// come back at the cost of a minor fault each. The range holds only read-only, never-written
-/// file pages, so dropping them loses nothing.
 /// How long a sandbox runs before its supervisor and init give back their code pages.
 pub const SETTLED: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -239,6 +287,14 @@ pub fn release_code_pages_when_idle(fds: &[std::os::fd::BorrowedFd<'_>], idle: s
     }
 }
 
+/// Drops this process's mappings of airlock's own read-only segments (code and constants)
+/// and tells the kernel to map them back one page at a time.
+///
+/// A long-waiting process (the supervisor, init) has most of the binary mapped after its
+/// setup, because every fault maps the cached pages around it too; resident memory is what
+/// users count per sandbox. The pages stay in the page cache, so the few the wait loop needs
+/// come back at the cost of a minor fault each. The range holds only read-only, never-written
+/// file pages, so dropping them loses nothing.
 pub fn release_code_pages() {
     let page = 4096usize;
     // Both symbols are defined by the linker for every ELF executable; only their addresses
