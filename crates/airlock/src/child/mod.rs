@@ -32,6 +32,8 @@ pub(crate) struct Context<'a> {
     /// The supervisor moves the sandbox into cgroups after `Continue`, and says when it is
     /// done; nothing of the payload may start before.
     pub cgroups_pending: bool,
+    /// The supervisor brings up `lo` from outside, and says after `Continue` whether it did.
+    pub loopback_outside: bool,
     /// A host directory that becomes `/dev/shm`, for sandboxes that share it.
     pub shm_dir: Option<&'a std::path::Path>,
     /// What the sandbox configures of its network: interface, resolv.conf, egress rules.
@@ -132,7 +134,9 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
     rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
     identity::become_ids(context.ids)?;
     if context.spec.network.mode.has_own_namespace() {
-        network::loopback_up()?;
+        if !context.loopback_outside {
+            network::loopback_up()?;
+        }
         if context.network.host_pending {
             network::allow_ping()?;
         }
@@ -154,6 +158,14 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
         match context.channel.recv::<ToSandbox>() {
             Ok(Some(ToSandbox::InCgroups)) => {}
             // The supervisor could not move the sandbox and will say why.
+            _ => exit_now(125),
+        }
+    }
+    if context.loopback_outside {
+        match context.channel.recv::<ToSandbox>() {
+            Ok(Some(ToSandbox::Loopback { up: true })) => {}
+            Ok(Some(ToSandbox::Loopback { up: false })) => network::loopback_up()?,
+            // The supervisor gave up and will say why.
             _ => exit_now(125),
         }
     }

@@ -3,7 +3,6 @@
 use super::{AtStep, SetupError};
 use crate::launch::channel::Step;
 use crate::net::setup::SandboxSide;
-use std::os::fd::AsRawFd;
 
 /// Configures the sandbox's interface and its egress rules, once the host side is attached.
 /// The payload, which holds no CAP_NET_ADMIN, cannot change either afterwards.
@@ -48,31 +47,8 @@ pub(crate) fn allow_ping() -> Result<(), SetupError> {
         .at(Step::Network, || "cannot allow ping through net.ipv4.ping_group_range".into())
 }
 
-/// Brings `lo` up, the only interface of a new network namespace.
-///
-/// Two ioctls on a datagram socket are the cheapest way to set one flag.
+/// Brings `lo` up, the only interface of a new network namespace, when the supervisor
+/// could not.
 pub(crate) fn loopback_up() -> Result<(), SetupError> {
-    let socket = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::DGRAM,
-        None,
-    )
-    .at(Step::Network, || "cannot open a socket to configure lo".into())?;
-
-    // SAFETY: ifreq is plain data; an all-zero value is valid.
-    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
-        *slot = *byte as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS reads the flags of the interface named in `request` into it.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } == -1 {
-        return Err(std::io::Error::last_os_error()).at(Step::Network, || "cannot read the flags of lo".into());
-    }
-    // SAFETY: the union member ifru_flags is the one SIOCGIFFLAGS filled in.
-    unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    // SAFETY: SIOCSIFFLAGS sets the flags of the interface named in `request`.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) } == -1 {
-        return Err(std::io::Error::last_os_error()).at(Step::Network, || "cannot bring lo up".into());
-    }
-    Ok(())
+    crate::net::loopback::bring_up().at(Step::Network, || "cannot bring lo up".into())
 }

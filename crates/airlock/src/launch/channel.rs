@@ -33,6 +33,9 @@ pub enum ToSandbox {
     /// The sandbox is in its cgroups (sent after `Continue` when the supervisor moves it
     /// there, which takes a while and overlaps with the sandbox's own setup).
     InCgroups,
+    /// Sent after `Continue` (and `InCgroups`) when root's supervisor was to bring up the
+    /// sandbox's `lo`: whether it did; if not, the sandbox does.
+    Loopback { up: bool },
     /// The host side of the sandbox's network is attached (sent after `InCgroups`, when
     /// there is a host side): its veth end exists, or pasta has configured the namespace.
     NetworkReady,

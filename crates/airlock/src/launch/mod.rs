@@ -160,6 +160,8 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     let cgroups = crate::cgroup::Cgroups::create(&spec.limits, &crate::cgroup::group_name())?;
     let cgroup_dir = cgroups.as_ref().and_then(crate::cgroup::Cgroups::v2_directory);
     let cgroups_pending = cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
+    // Only root's supervisor may enter the sandbox's network namespace; see net::loopback.
+    let loopback_outside = caller.is_root() && spec.network.mode.has_own_namespace();
 
     let forwarder = signals::Forwarder::install().map_err(|error| Error::io("cannot set up signal forwarding", error))?;
     let (supervisor_end, sandbox_end) = Channel::pair().map_err(|error| Error::io("cannot create the sync channel", error))?;
@@ -181,6 +183,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 caller_env: &caller_env,
                 filter: filter.as_deref(),
                 cgroups_pending,
+                loopback_outside,
                 shm_dir: shm_dir.as_deref(),
                 network: &sandbox_network,
             })
@@ -203,7 +206,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         network: None,
         addresses,
     };
-    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_dir.is_some(), host_network) {
+    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_dir.is_some(), loopback_outside, host_network) {
         sandbox.kill_and_reap();
         return Err(error);
     }
@@ -215,6 +218,7 @@ fn hand_over(
     sandbox: &mut Sandbox,
     ids: &crate::spec::validate::ResolvedIds,
     in_v2_cgroup: bool,
+    loopback_outside: bool,
     network: crate::net::setup::Pending,
 ) -> Result<(), Error> {
     if !ids.uid_map.is_empty() {
@@ -231,6 +235,16 @@ fn hand_over(
         sandbox
             .channel
             .send(&ToSandbox::InCgroups)
+            .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+    }
+    if loopback_outside {
+        let up = crate::net::loopback::bring_up_in(sandbox.pidfd.as_fd());
+        if let Err(error) = &up {
+            tracing::debug!(%error, "cannot bring up the sandbox's lo from outside; the sandbox will");
+        }
+        sandbox
+            .channel
+            .send(&ToSandbox::Loopback { up: up.is_ok() })
             .map_err(|error| Error::io("cannot reach the sandbox", error))?;
     }
     // The veth pair or pasta, likewise while the sandbox builds its mounts.

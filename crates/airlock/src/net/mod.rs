@@ -15,6 +15,7 @@
 mod cidr;
 pub(crate) mod firewall;
 mod lease;
+pub(crate) mod loopback;
 mod netlink;
 pub mod network;
 pub mod nftables;

@@ -1,0 +1,49 @@
+//! Bringing up `lo`, the only interface of a new network namespace.
+//!
+//! As root, the supervisor does it from outside, by entering the sandbox's network namespace
+//! for two ioctls while the sandbox builds its mounts; creating the loopback routes is a
+//! tenth of a millisecond of kernel work that then leaves the sandbox's critical path. Any
+//! other caller cannot enter the namespace, and the sandbox does it itself.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+/// Sets `lo` up in the calling process's network namespace.
+///
+/// Two ioctls on a datagram socket are the cheapest way to set one flag.
+pub(crate) fn bring_up() -> io::Result<()> {
+    let socket = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::DGRAM, None)?;
+    // SAFETY: ifreq is plain data; an all-zero value is valid.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = *byte as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the flags of the interface named in `request` into it.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the union member ifru_flags is the one SIOCGIFFLAGS filled in.
+    unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS sets the flags of the interface named in `request`.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets `lo` up in the network namespace of the process `pidfd` refers to, then returns to
+/// the caller's own namespace. Needs CAP_SYS_ADMIN in the caller's user namespace, so only
+/// root's supervisor tries; an error leaves the job to the sandbox.
+pub(crate) fn bring_up_in(pidfd: BorrowedFd<'_>) -> io::Result<()> {
+    use rustix::thread::{move_into_link_name_space, move_into_thread_name_spaces, LinkNameSpaceType, ThreadNameSpaceType};
+    let own = rustix::fs::open("/proc/thread-self/ns/net", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
+    move_into_thread_name_spaces(pidfd, ThreadNameSpaceType::NETWORK)?;
+    let result = bring_up();
+    if let Err(error) = move_into_link_name_space(own.as_fd(), Some(LinkNameSpaceType::Network)) {
+        // Staying in the sandbox's namespace would put the host side of a bridged sandbox,
+        // created next, in the wrong place; nothing sensible can go on.
+        tracing::error!(%error, "cannot return to airlock's own network namespace");
+        crate::child::exit_now(125);
+    }
+    result
+}
