@@ -112,12 +112,14 @@ pub(crate) struct Cgroups {
 }
 
 impl Cgroups {
-    /// Creates the cgroups `limits` needs, named `name`, or returns `None` when no limit needs
-    /// one. Checks everything before creating anything.
-    pub(crate) fn create(limits: &Limits, name: &str) -> Result<Option<Cgroups>, CgroupError> {
+    /// Creates the cgroups `limits` needs, named after this supervisor (see [`group_name`]),
+    /// or returns `None` when no limit needs one. Checks everything before creating anything.
+    pub(crate) fn create(limits: &Limits) -> Result<Option<Cgroups>, CgroupError> {
         if !limits.needs_cgroup() {
             return Ok(None);
         }
+        let name = group_name();
+        let name = name.as_str();
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| CgroupError::io("read", Path::new("/proc/self/mountinfo"), e))?;
         let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| CgroupError::io("read", Path::new("/proc/self/cgroup"), e))?;
         let hierarchies = hierarchy::discover(&mountinfo, &own);

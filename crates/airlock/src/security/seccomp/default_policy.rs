@@ -68,6 +68,17 @@ const DENIED: &[&str] = &[
     "fanotify_init",
 ];
 
+/// The numbers of [`DENIED`], found at compile time.
+const DENIED_NUMBERS: [Option<u32>; DENIED.len()] = {
+    let mut numbers = [None; DENIED.len()];
+    let mut index = 0;
+    while index < DENIED.len() {
+        numbers[index] = syscalls::number(DENIED[index]);
+        index += 1;
+    }
+    numbers
+};
+
 /// `ioctl` requests the default filter denies: injecting input into a terminal.
 const DENIED_IOCTLS: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX];
 
@@ -79,10 +90,8 @@ pub(crate) fn policy(allow_userns: bool) -> Policy {
     let eperm = Action::Errno(libc::EPERM as u16);
     let deny = || vec![Rule { conditions: vec![], action: eperm }];
     let mut rules: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
-    for name in DENIED {
-        if let Some(number) = syscalls::number(name) {
-            rules.insert(number, deny());
-        }
+    for number in DENIED_NUMBERS.into_iter().flatten() {
+        rules.insert(number, deny());
     }
 
     let ioctl_rules = DENIED_IOCTLS
@@ -92,7 +101,7 @@ pub(crate) fn policy(allow_userns: bool) -> Policy {
             action: eperm,
         })
         .collect();
-    rules.insert(number("ioctl"), ioctl_rules);
+    rules.insert(const { number("ioctl") }, ioctl_rules);
 
     let mut personality: Vec<Rule> = ALLOWED_PERSONALITIES
         .iter()
@@ -102,7 +111,7 @@ pub(crate) fn policy(allow_userns: bool) -> Policy {
         })
         .collect();
     personality.push(Rule { conditions: vec![], action: eperm });
-    rules.insert(number("personality"), personality);
+    rules.insert(const { number("personality") }, personality);
 
     if !allow_userns {
         let new_user = libc::CLONE_NEWUSER as u64;
@@ -112,11 +121,11 @@ pub(crate) fn policy(allow_userns: bool) -> Policy {
                 action: eperm,
             }]
         };
-        rules.insert(number("unshare"), refuse_new_user());
-        rules.insert(number("clone"), refuse_new_user());
+        rules.insert(const { number("unshare") }, refuse_new_user());
+        rules.insert(const { number("clone") }, refuse_new_user());
         // clone3 passes its flags in memory the filter cannot read; ENOSYS makes C
         // libraries fall back to clone, whose flags it can.
-        rules.insert(number("clone3"), vec![Rule { conditions: vec![], action: Action::Errno(libc::ENOSYS as u16) }]);
+        rules.insert(const { number("clone3") }, vec![Rule { conditions: vec![], action: Action::Errno(libc::ENOSYS as u16) }]);
     }
 
     Policy {
@@ -129,9 +138,12 @@ pub(crate) fn policy(allow_userns: bool) -> Policy {
     }
 }
 
-/// The number of a system call the table must have.
-fn number(name: &str) -> u32 {
-    syscalls::number(name).unwrap_or_else(|| panic!("{name} is missing from the system-call table"))
+/// The number of a system call the table must have; a missing one fails the build.
+const fn number(name: &str) -> u32 {
+    match syscalls::number(name) {
+        Some(number) => number,
+        None => panic!("a system call is missing from the table"),
+    }
 }
 
 /// The names the default filter denies, for `explain`.

@@ -386,9 +386,31 @@ pub(crate) const X86_64: &[(u32, &str)] = &[
     (469, "file_setattr"),
 ];
 
-/// The number of a system call by name.
-pub(crate) fn number(name: &str) -> Option<u32> {
-    X86_64.iter().find(|(_, known)| *known == name).map(|(number, _)| *number)
+/// The number of a system call by name. A `const fn`, so that the default filter's names
+/// are looked up while airlock is compiled rather than at every start.
+pub(crate) const fn number(name: &str) -> Option<u32> {
+    let mut index = 0;
+    while index < X86_64.len() {
+        if same_bytes(X86_64[index].1.as_bytes(), name.as_bytes()) {
+            return Some(X86_64[index].0);
+        }
+        index += 1;
+    }
+    None
+}
+
+const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < a.len() {
+        if a[index] != b[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
 }
 
 /// The highest system-call number in the table.
