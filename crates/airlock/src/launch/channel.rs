@@ -199,6 +199,7 @@ impl Channel {
         let mut buffer = vec![0u8; MAX_MESSAGE];
         let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut reset_seen = false;
         let received = loop {
             match rustix::net::recvmsg(
                 &self.socket,
@@ -207,6 +208,10 @@ impl Channel {
                 RecvFlags::CMSG_CLOEXEC,
             ) {
                 Err(rustix::io::Errno::INTR) => continue,
+                // A peer that closes its end with messages unread in it (a sandbox that
+                // failed before reading the supervisor's last message) makes the kernel
+                // report ECONNRESET once; what the peer sent before is still queued.
+                Err(rustix::io::Errno::CONNRESET) if !reset_seen => reset_seen = true,
                 other => break other?,
             }
         };
@@ -244,6 +249,18 @@ mod tests {
         let (message, fd) = b.recv_with_fd::<ToSupervisor>().unwrap().unwrap();
         assert!(matches!(message, ToSupervisor::Terminal));
         assert!(fd.is_some());
+    }
+
+    #[test]
+    fn last_message_survives_a_reset() {
+        let (supervisor, sandbox) = Channel::pair().unwrap();
+        supervisor.send(&ToSandbox::Continue).unwrap();
+        sandbox.send(&ToSupervisor::SetupFailed { step: Step::Mounts, message: "failed".into() }).unwrap();
+        // The sandbox ends without reading Continue.
+        drop(sandbox);
+        let received = supervisor.recv::<ToSupervisor>().unwrap();
+        assert!(matches!(received, Some(ToSupervisor::SetupFailed { .. })), "{received:?}");
+        assert!(supervisor.recv::<ToSupervisor>().unwrap().is_none());
     }
 
     #[test]
