@@ -103,23 +103,25 @@ pub(crate) fn main(context: Context<'_>) -> ! {
 
 /// Sets the sandbox up and starts the payload; returns only the failure to report.
 fn run(context: &Context<'_>) -> ToSupervisor {
-    let mounts = match prepare_sandbox(context) {
-        Ok(mounts) => mounts,
+    // Kept to the end: see fs::Built::sources.
+    let built = match prepare_sandbox(context) {
+        Ok(built) => built,
         Err(error) => return error.into_message(),
     };
+    let mounts = &built.mounts;
     if context.spec.process.as_pid_1 {
         let report = |message: &ToSupervisor| {
             let _ = context.channel.send(message);
         };
-        payload::exec_payload(context, None, &mounts, &report)
+        payload::exec_payload(context, None, mounts, &report)
     } else {
-        crate::init::run(context, &mounts)
+        crate::init::run(context, mounts)
     }
 }
 
 /// The steps shared by init and the payload: ids, network, mounts, host name. Returns the
-/// grants that were mounted.
-fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, SetupError> {
+/// file system that was built.
+fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError> {
     // The supervisor's death must end the sandbox: SIGKILL reaches even PID 1 when the
     // kernel sends it on the parent's exit.
     crate::sys::set_parent_death_signal(libc::SIGKILL)
@@ -141,7 +143,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
             network::allow_ping()?;
         }
     }
-    let mounts = crate::fs::setup(context)?;
+    let built = crate::fs::setup(context)?;
     if context.spec.namespaces.uts == NsSource::New {
         let hostname = context.spec.process.hostname();
         rustix::system::sethostname(hostname.as_bytes())
@@ -184,7 +186,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<Vec<crate::spec::Mount>, Set
         unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWCGROUP) }
             .at(Step::Start, || "cannot create a cgroup namespace".into())?;
     }
-    Ok(mounts)
+    Ok(built)
 }
 
 /// Ends the process at once, as the child of a fork must: no atexit handlers or buffers

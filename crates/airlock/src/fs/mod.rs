@@ -30,9 +30,19 @@ use std::path::Path;
 
 pub(crate) use default_view::mounts as default_view;
 
-/// Builds the sandbox's file system and switches to it; returns the grants that were
-/// mounted (optional ones whose source was missing are left out).
-pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
+/// The sandbox's file system once it is built.
+pub(crate) struct Built {
+    /// The grants that were mounted (optional ones whose source was missing are left out).
+    pub mounts: Vec<Mount>,
+    /// Detached mount trees that served only as sources for other mounts. Closing the last
+    /// descriptor of such a tree unmounts it, and the kernel then waits for an RCU grace
+    /// period; init keeps them until it exits, so that no one waits for that.
+    #[allow(dead_code, reason = "held only to keep the trees open")]
+    pub sources: Vec<OwnedFd>,
+}
+
+/// Builds the sandbox's file system and switches to it.
+pub(crate) fn setup(context: &Context<'_>) -> Result<Built, SetupError> {
     mount_api::make_all_private().at(Step::Mounts, || "cannot make the sandbox's mounts private".into())?;
 
     let spec = context.spec;
@@ -50,12 +60,13 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
 
     let resolver = Resolver::new(root.as_fd());
     let mut mounted = Vec::with_capacity(plan.len());
+    let mut sources = Vec::new();
     for (mount, prepared) in plan.into_iter().zip(prepared) {
         tracing::debug!(?mount, "applying grant");
         if matches!(prepared, Prepared::Skipped) {
             continue;
         }
-        apply(&resolver, &mount, prepared, context)?;
+        apply(&resolver, &mount, prepared, context, &mut sources)?;
         mounted.push(mount);
     }
     if let Some(tree) = resolv_conf {
@@ -67,7 +78,7 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Vec<Mount>, SetupError> {
             .at(Step::Mounts, || "cannot make the root read-only".into())?;
     }
     switch_root(root.as_fd())?;
-    Ok(mounted)
+    Ok(Built { mounts: mounted, sources })
 }
 
 /// The grants to apply: the default view where it applies, then the spec's own.
@@ -193,7 +204,7 @@ fn attach_staging(tree: OwnedFd) -> Result<OwnedFd, SetupError> {
         .at(Step::Mounts, || "cannot open the new root".into())
 }
 
-fn apply(resolver: &Resolver<'_>, mount: &Mount, prepared: Prepared, context: &Context<'_>) -> Result<(), SetupError> {
+fn apply(resolver: &Resolver<'_>, mount: &Mount, prepared: Prepared, context: &Context<'_>, sources: &mut Vec<OwnedFd>) -> Result<(), SetupError> {
     let dest = mount.dest();
     match (mount, prepared) {
         (_, Prepared::Skipped) => Ok(()),
@@ -226,7 +237,11 @@ fn apply(resolver: &Resolver<'_>, mount: &Mount, prepared: Prepared, context: &C
         (Mount::Symlink { target, link }, _) => make_symlink(resolver, target, link),
         (Mount::File { mode, .. }, Prepared::Content(content)) => write_file(resolver, dest, &content, mode.unwrap_or(0o644)),
         (Mount::RemountRo { .. }, _) => remount_read_only(resolver, dest),
-        (Mount::Proc { .. }, Prepared::Proc(null)) => proc::mount(resolver, dest, context.spec, null.as_fd()),
+        (Mount::Proc { .. }, Prepared::Proc(null)) => {
+            let empty = proc::mount(resolver, dest, context.spec, null.as_fd())?;
+            sources.extend([null, empty]);
+            Ok(())
+        }
         (Mount::Dev { .. }, Prepared::Dev(sources)) => dev::build(resolver, dest, sources, group_mapped(5)),
         (Mount::Mqueue { .. }, _) => mount_new(resolver, dest, "mqueue", &[], Flags { nosuid: true, nodev: true, noexec: true, ..Flags::NONE }),
         (Mount::Sys { .. }, Prepared::SysCopy(tree)) => attach_at(resolver, dest, Target::Dir, tree.as_fd())

@@ -8,7 +8,7 @@ use crate::child::{AtStep, SetupError};
 use crate::launch::channel::Step;
 use crate::spec::{NsSource, Spec};
 use rustix::fs::{Mode, OFlags};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// Entries of `/proc` covered by `/dev/null` (files) or an empty read-only directory
@@ -36,8 +36,9 @@ const PROC_FLAGS: Flags = Flags { read_only: false, nosuid: true, nodev: true, n
 const EMPTY_DIR_FLAGS: Flags = Flags { read_only: true, nosuid: true, nodev: true, noexec: true };
 
 /// Mounts a procfs of the sandbox's PID namespace at `dest` and masks it; `null` is a copy
-/// of the host's `/dev/null`, the source of file masks.
-pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: BorrowedFd<'_>) -> Result<(), SetupError> {
+/// of the host's `/dev/null`, the source of file masks. Returns the empty read-only
+/// directory that was the source of directory masks, which the caller keeps open.
+pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: BorrowedFd<'_>) -> Result<OwnedFd, SetupError> {
     let what = || format!("cannot mount proc on {}", dest.display());
     let point = resolver.mount_point(dest, Target::Dir).at(Step::Mounts, what)?;
     // The mount point is an empty directory; a read-only copy of it, taken before proc
@@ -74,7 +75,7 @@ pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: Bor
             .at(Step::Mounts, what)?;
         mount_api::attach(copy.as_fd(), target.as_fd()).at(Step::Mounts, what)?;
     }
-    Ok(())
+    Ok(empty)
 }
 
 /// Masks the sensitive parts of a fresh sysfs mounted at `dest`.
