@@ -50,12 +50,22 @@ impl std::fmt::Display for LandlockStatus {
     }
 }
 
-/// Applies the rules for the grants that were mounted.
-pub(crate) fn restrict(spec: &Spec, mounts: &[Mount]) -> Result<LandlockStatus, SetupError> {
+/// The rules for the grants that were mounted, ready to be enforced.
+///
+/// Preparing opens each rule's path; enforcing opens nothing. So the payload prepares the
+/// rules before its rlimits apply, when a low `--rlimit nofile` still leaves room for
+/// those descriptors, and enforces them after its capabilities are gone.
+pub(crate) struct Prepared {
+    ruleset: Option<landlock::RulesetCreated>,
+    required: bool,
+}
+
+/// Creates the ruleset for the grants that were mounted and adds their rules.
+pub(crate) fn prepare(spec: &Spec, mounts: &[Mount]) -> Result<Prepared, SetupError> {
+    let required = spec.security.landlock == LandlockMode::Required;
     if spec.security.landlock == LandlockMode::Off {
-        return Ok(LandlockStatus::Off);
+        return Ok(Prepared { ruleset: None, required });
     }
-    let fail = |error: &dyn std::fmt::Display| SetupError::new(Step::Landlock, format!("cannot apply the Landlock rules: {error}"));
 
     let mut ruleset = Ruleset::default().handle_access(AccessFs::from_all(TARGET_ABI)).map_err(|e| fail(&e))?;
     if spec.network.mode == NetMode::Host {
@@ -74,24 +84,38 @@ pub(crate) fn restrict(spec: &Spec, mounts: &[Mount]) -> Result<LandlockStatus, 
         };
         created = created.add_rule(PathBeneath::new(fd, access)).map_err(|e| fail(&e))?;
     }
-    let status = created.restrict_self().map_err(|e| fail(&e))?;
+    Ok(Prepared { ruleset: Some(created), required })
+}
 
-    let abi = match status.landlock {
-        landlock::LandlockStatus::Available { effective_abi, .. } => effective_abi as u32,
-        _ => 0,
-    };
-    let applied = match status.ruleset {
-        RulesetStatus::FullyEnforced => LandlockStatus::Enforced { abi },
-        RulesetStatus::PartiallyEnforced => LandlockStatus::Partial { abi },
-        RulesetStatus::NotEnforced => LandlockStatus::Unsupported,
-    };
-    if applied == LandlockStatus::Unsupported && spec.security.landlock == LandlockMode::Required {
-        return Err(SetupError::new(
-            Step::Landlock,
-            "Landlock is required but this kernel does not provide it (Linux 5.13 or newer, with \"landlock\" in the lsm= boot parameter); use --landlock auto or off",
-        ));
+impl Prepared {
+    /// Restricts the calling process to the rules; returns what the kernel enforced.
+    pub(crate) fn enforce(self) -> Result<LandlockStatus, SetupError> {
+        let Some(created) = self.ruleset else {
+            return Ok(LandlockStatus::Off);
+        };
+        let status = created.restrict_self().map_err(|e| fail(&e))?;
+
+        let abi = match status.landlock {
+            landlock::LandlockStatus::Available { effective_abi, .. } => effective_abi as u32,
+            _ => 0,
+        };
+        let applied = match status.ruleset {
+            RulesetStatus::FullyEnforced => LandlockStatus::Enforced { abi },
+            RulesetStatus::PartiallyEnforced => LandlockStatus::Partial { abi },
+            RulesetStatus::NotEnforced => LandlockStatus::Unsupported,
+        };
+        if applied == LandlockStatus::Unsupported && self.required {
+            return Err(SetupError::new(
+                Step::Landlock,
+                "Landlock is required but this kernel does not provide it (Linux 5.13 or newer, with \"landlock\" in the lsm= boot parameter); use --landlock auto or off",
+            ));
+        }
+        Ok(applied)
     }
-    Ok(applied)
+}
+
+fn fail(error: &dyn std::fmt::Display) -> SetupError {
+    SetupError::new(Step::Landlock, format!("cannot apply the Landlock rules: {error}"))
 }
 
 /// The Landlock ABI the running kernel provides, 0 without Landlock.

@@ -33,15 +33,17 @@ pub struct Applied {
 /// Applies the payload's restrictions in order: rlimits, capabilities, no_new_privs,
 /// Landlock, and seccomp last, so its filter does not apply to the setup's own system calls.
 /// The rlimits come before the capabilities are dropped, because raising a hard limit needs
-/// CAP_SYS_RESOURCE. `mounts` are the grants that were mounted; `filter` is the compiled
-/// seccomp filter, if any.
+/// CAP_SYS_RESOURCE. The Landlock rules are prepared before the rlimits, because preparing
+/// opens a descriptor per rule, which a low `nofile` limit could refuse. `mounts` are the
+/// grants that were mounted; `filter` is the compiled seccomp filter, if any.
 pub(crate) fn restrict(spec: &Spec, uid: u32, mounts: &[Mount], filter: Option<&[seccomp::Instruction]>) -> Result<Applied, SetupError> {
+    let landlock = landlock::prepare(spec, mounts)?;
     rlimits::apply(&spec.limits.rlimits)?;
     let granted = spec.security.capabilities();
     let all = spec.security.cap_add.iter().any(|cap| cap == "ALL");
     capabilities::apply(&granted, all, uid)?;
     rustix::thread::set_no_new_privs(true).at(Step::NoNewPrivs, || "cannot set no_new_privs".into())?;
-    let landlock = landlock::restrict(spec, mounts)?;
+    let landlock = landlock.enforce()?;
     if let Some(program) = filter {
         seccomp::install(program).at(Step::Seccomp, || "cannot install the seccomp filter".into())?;
     }
