@@ -188,7 +188,50 @@ pub fn run_detached(work: impl FnOnce()) {
     }
 }
 
-/// The stack of a child started by [`spawn_sharing_memory`]; untouched pages cost nothing.
+/// A stack for a child task that shares this process's memory, with a guard page below it,
+/// so that a child that overflows its stack faults instead of writing into other memory.
+/// Untouched pages cost nothing. Unmapped on drop, which must come after the child is done.
+pub struct ChildStack {
+    base: *mut libc::c_void,
+    length: usize,
+}
+
+impl ChildStack {
+    /// Maps a stack of `size` bytes (a multiple of the page size) and its guard page.
+    pub fn new(size: usize) -> io::Result<ChildStack> {
+        let page = 4096;
+        let length = size + page;
+        // SAFETY: a new private anonymous mapping, which aliases nothing.
+        let base = unsafe {
+            libc::mmap(std::ptr::null_mut(), length, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE, -1, 0)
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let stack = ChildStack { base, length };
+        // SAFETY: the lowest page of the mapping made above becomes the guard page.
+        if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stack)
+    }
+
+    /// The initial stack pointer: the end of the mapping, 16-byte aligned as the ABI wants.
+    pub fn top(&self) -> *mut libc::c_void {
+        // SAFETY: one past the end of the mapping, which `add` may point to.
+        unsafe { self.base.cast::<u8>().add(self.length).cast() }
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is this value's own; its owner drops it once the child that
+        // used it has exec'd or ended.
+        unsafe { libc::munmap(self.base, self.length) };
+    }
+}
+
+/// The stack of a child started by [`spawn_sharing_memory`].
 const SHARED_CHILD_STACK: usize = 1 << 20;
 
 /// Starts `work` in a child process that shares this process's memory, as `vfork` does, and
@@ -196,10 +239,10 @@ const SHARED_CHILD_STACK: usize = 1 << 20;
 ///
 /// Unlike `fork`, nothing is copied: no page tables, no copy-on-write faults afterwards in
 /// either process, and no copied address space for `execve` to tear down. The child runs on
-/// a stack of its own (with a guard page below it) while this process is suspended, so it
-/// may run ordinary code, and what it allocates stays behind as a small leak. Its descriptor
-/// table, working directory, signal handlers, credentials, seccomp filter and Landlock domain
-/// are its own. `work` returns the status to exit with when it does not exec.
+/// a stack of its own while this process is suspended, so it may run ordinary code, and
+/// what it allocates stays behind as a small leak. Its descriptor table, working directory,
+/// signal handlers, credentials, seccomp filter and Landlock domain are its own. `work`
+/// returns the status to exit with when it does not exec.
 ///
 /// # Safety
 /// The calling process must be single-threaded. `work` must not free or move anything it
@@ -215,33 +258,17 @@ pub unsafe fn spawn_sharing_memory(work: &mut dyn FnMut() -> i32) -> io::Result<
         unsafe { libc::_exit(code) }
     }
 
-    let page = 4096;
-    let length = SHARED_CHILD_STACK + page;
-    // SAFETY: a new private anonymous mapping, which aliases nothing.
-    let base = unsafe {
-        libc::mmap(std::ptr::null_mut(), length, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE, -1, 0)
+    let stack = ChildStack::new(SHARED_CHILD_STACK)?;
+    let mut work = work;
+    // SAFETY: CLONE_VFORK keeps this frame, `work` and the stack alive until the child is
+    // done with them.
+    let pid = unsafe {
+        libc::clone(start, stack.top(), libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, (&mut work as *mut &mut dyn FnMut() -> i32).cast())
     };
-    if base == libc::MAP_FAILED {
+    if pid == -1 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: the lowest page of the mapping made above becomes the guard page, so a child
-    // that overflows its stack faults instead of writing into this process's memory.
-    let guarded = unsafe { libc::mprotect(base, page, libc::PROT_NONE) };
-    let result = if guarded == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        let mut work = work;
-        // SAFETY: the stack top is the end of the mapping, 16-byte aligned as the ABI wants;
-        // CLONE_VFORK keeps this frame, `work` and the stack alive until the child is done
-        // with them.
-        let pid = unsafe {
-            libc::clone(start, (base as *mut u8).add(length).cast(), libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, (&mut work as *mut &mut dyn FnMut() -> i32).cast())
-        };
-        if pid == -1 { Err(io::Error::last_os_error()) } else { Ok(pid) }
-    };
-    // SAFETY: the child has exec'd or exited, so nothing uses the stack any more.
-    unsafe { libc::munmap(base, length) };
-    result
+    Ok(pid)
 }
 
 /// Makes this process the reaper of orphaned descendants.

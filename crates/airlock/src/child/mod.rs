@@ -8,6 +8,7 @@
 pub(crate) mod env;
 pub(crate) mod exec;
 pub(crate) mod identity;
+mod netns;
 mod network;
 pub(crate) mod payload;
 pub(crate) mod terminal;
@@ -34,6 +35,8 @@ pub(crate) struct Context<'a> {
     pub cgroups_pending: bool,
     /// The supervisor brings up `lo` from outside, and says after `Continue` whether it did.
     pub loopback_outside: bool,
+    /// The clone made no network namespace: a helper makes it meanwhile (see [`netns`]).
+    pub network_in_parallel: bool,
     /// A host directory that becomes `/dev/shm`, for sandboxes that share it.
     pub shm_dir: Option<&'a std::path::Path>,
     /// What the sandbox configures of its network: interface, resolv.conf, egress rules.
@@ -126,6 +129,8 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
     // kernel sends it on the parent's exit.
     crate::sys::set_parent_death_signal(libc::SIGKILL)
         .at(Step::Start, || "cannot tie the sandbox to airlock's life".into())?;
+    // Started before anything else, so that it overlaps as much of the setup as it can.
+    let network_helper = if context.network_in_parallel { netns::start() } else { None };
     match context.channel.recv::<ToSandbox>() {
         Ok(Some(ToSandbox::Continue)) => {}
         // The supervisor gave up, or died, before the sandbox was ready.
@@ -135,7 +140,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
 
     rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
     identity::become_ids(context.ids)?;
-    if context.spec.network.mode.has_own_namespace() {
+    if context.spec.network.mode.has_own_namespace() && !context.network_in_parallel {
         if !context.loopback_outside {
             network::loopback_up()?;
         }
@@ -144,6 +149,15 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         }
     }
     let built = crate::fs::setup(context)?;
+    if context.network_in_parallel {
+        match network_helper {
+            Some(helper) => helper.join()?,
+            None => netns::make_here()?,
+        }
+        if let Some(last_pid) = &built.last_pid {
+            netns::restore_pid_numbering(last_pid);
+        }
+    }
     if context.spec.namespaces.uts == NsSource::New {
         let hostname = context.spec.process.hostname();
         rustix::system::sethostname(hostname.as_bytes())

@@ -39,6 +39,9 @@ pub(crate) struct Built {
     /// period; init keeps them until it exits, so that no one waits for that.
     #[allow(dead_code, reason = "held only to keep the trees open")]
     pub sources: Vec<OwnedFd>,
+    /// `/proc/sys/kernel/ns_last_pid` of the new procfs, opened for writing before
+    /// `/proc/sys` became read-only, when a network helper took a PID (see `child::netns`).
+    pub last_pid: Option<OwnedFd>,
 }
 
 /// Builds the sandbox's file system and switches to it.
@@ -61,12 +64,13 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Built, SetupError> {
     let resolver = Resolver::new(root.as_fd());
     let mut mounted = Vec::with_capacity(plan.len());
     let mut sources = Vec::new();
+    let mut last_pid = None;
     for (mount, prepared) in plan.into_iter().zip(prepared) {
         tracing::debug!(?mount, "applying grant");
         if matches!(prepared, Prepared::Skipped) {
             continue;
         }
-        apply(&resolver, &mount, prepared, context, &mut sources)?;
+        apply(&resolver, &mount, prepared, context, &mut sources, &mut last_pid)?;
         mounted.push(mount);
     }
     if let Some(tree) = resolv_conf {
@@ -78,7 +82,7 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Built, SetupError> {
             .at(Step::Mounts, || "cannot make the root read-only".into())?;
     }
     switch_root(root.as_fd())?;
-    Ok(Built { mounts: mounted, sources })
+    Ok(Built { mounts: mounted, sources, last_pid })
 }
 
 /// The grants to apply: the default view where it applies, then the spec's own.
@@ -204,7 +208,14 @@ fn attach_staging(tree: OwnedFd) -> Result<OwnedFd, SetupError> {
         .at(Step::Mounts, || "cannot open the new root".into())
 }
 
-fn apply(resolver: &Resolver<'_>, mount: &Mount, prepared: Prepared, context: &Context<'_>, sources: &mut Vec<OwnedFd>) -> Result<(), SetupError> {
+fn apply(
+    resolver: &Resolver<'_>,
+    mount: &Mount,
+    prepared: Prepared,
+    context: &Context<'_>,
+    sources: &mut Vec<OwnedFd>,
+    last_pid: &mut Option<OwnedFd>,
+) -> Result<(), SetupError> {
     let dest = mount.dest();
     match (mount, prepared) {
         (_, Prepared::Skipped) => Ok(()),
@@ -238,8 +249,12 @@ fn apply(resolver: &Resolver<'_>, mount: &Mount, prepared: Prepared, context: &C
         (Mount::File { mode, .. }, Prepared::Content(content)) => write_file(resolver, dest, &content, mode.unwrap_or(0o644)),
         (Mount::RemountRo { .. }, _) => remount_read_only(resolver, dest),
         (Mount::Proc { .. }, Prepared::Proc(null)) => {
-            let empty = proc::mount(resolver, dest, context.spec, null.as_fd())?;
-            sources.extend([null, empty]);
+            let want_last_pid = context.network_in_parallel && context.spec.namespaces.pid == NsSource::New;
+            let mounted = proc::mount(resolver, dest, context.spec, null.as_fd(), want_last_pid)?;
+            sources.extend([null, mounted.empty]);
+            if mounted.last_pid.is_some() {
+                *last_pid = mounted.last_pid;
+            }
             Ok(())
         }
         (Mount::Dev { .. }, Prepared::Dev(sources)) => dev::build(resolver, dest, sources, group_mapped(5)),

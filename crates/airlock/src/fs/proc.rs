@@ -35,10 +35,18 @@ const SYS_MASKED: [&str; 2] = ["firmware", "devices/virtual/powercap"];
 const PROC_FLAGS: Flags = Flags { read_only: false, nosuid: true, nodev: true, noexec: true };
 const EMPTY_DIR_FLAGS: Flags = Flags { read_only: true, nosuid: true, nodev: true, noexec: true };
 
+/// A masked procfs, and what its mounting left to keep.
+pub(crate) struct Mounted {
+    /// The empty read-only directory that was the source of directory masks.
+    pub empty: OwnedFd,
+    /// `sys/kernel/ns_last_pid`, open for writing, when asked for.
+    pub last_pid: Option<OwnedFd>,
+}
+
 /// Mounts a procfs of the sandbox's PID namespace at `dest` and masks it; `null` is a copy
-/// of the host's `/dev/null`, the source of file masks. Returns the empty read-only
-/// directory that was the source of directory masks, which the caller keeps open.
-pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: BorrowedFd<'_>) -> Result<OwnedFd, SetupError> {
+/// of the host's `/dev/null`, the source of file masks. With `want_last_pid`, opens
+/// `sys/kernel/ns_last_pid` before `sys` becomes read-only.
+pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: BorrowedFd<'_>, want_last_pid: bool) -> Result<Mounted, SetupError> {
     let what = || format!("cannot mount proc on {}", dest.display());
     let point = resolver.mount_point(dest, Target::Dir).at(Step::Mounts, what)?;
     // The mount point is an empty directory; a read-only copy of it, taken before proc
@@ -57,6 +65,11 @@ pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: Bor
     resolver.mounted(dest);
 
     let proc = resolver.open(dest, OFlags::PATH | OFlags::DIRECTORY).at(Step::Mounts, what)?;
+    let last_pid = if want_last_pid {
+        rustix::fs::openat(&proc, "sys/kernel/ns_last_pid", OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ok()
+    } else {
+        None
+    };
     for (name, is_dir) in PROC_MASKED {
         let what = || format!("cannot mask {}/{name}", dest.display());
         let Some(target) = open_entry(proc.as_fd(), name).at(Step::Mounts, what)? else {
@@ -75,7 +88,7 @@ pub(crate) fn mount(resolver: &Resolver<'_>, dest: &Path, spec: &Spec, null: Bor
             .at(Step::Mounts, what)?;
         mount_api::attach(copy.as_fd(), target.as_fd()).at(Step::Mounts, what)?;
     }
-    Ok(empty)
+    Ok(Mounted { empty, last_pid })
 }
 
 /// Masks the sensitive parts of a fresh sysfs mounted at `dest`.

@@ -160,8 +160,9 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     let cgroups = crate::cgroup::Cgroups::create(&spec.limits)?;
     let cgroup_dir = cgroups.as_ref().and_then(crate::cgroup::Cgroups::v2_directory);
     let cgroups_pending = cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
+    let network_in_parallel = namespaces::network_in_parallel(spec);
     // Only root's supervisor may enter the sandbox's network namespace; see net::loopback.
-    let loopback_outside = caller.is_root() && spec.network.mode.has_own_namespace();
+    let loopback_outside = caller.is_root() && spec.network.mode.has_own_namespace() && !network_in_parallel;
 
     let forwarder = signals::Forwarder::install().map_err(|error| Error::io("cannot set up signal forwarding", error))?;
     let (supervisor_end, sandbox_end) = Channel::pair().map_err(|error| Error::io("cannot create the sync channel", error))?;
@@ -184,6 +185,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 filter: filter.as_deref(),
                 cgroups_pending,
                 loopback_outside,
+                network_in_parallel,
                 shm_dir: shm_dir.as_deref(),
                 network: &sandbox_network,
             })

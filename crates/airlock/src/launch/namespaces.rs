@@ -27,10 +27,29 @@ pub(crate) fn clone_flags(spec: &Spec) -> u64 {
             flags |= kind.clone_flag();
         }
     }
-    if spec.network.mode.has_own_namespace() {
+    if spec.network.mode.has_own_namespace() && !network_in_parallel(spec) {
         flags |= NamespaceKind::Net.clone_flag();
     }
     flags
+}
+
+/// Whether the sandbox's new network namespace is made by a helper while the sandbox builds
+/// its mounts (see `child::netns`) rather than by the clone.
+///
+/// Only for an empty namespace: a bridged or user-mode one must exist when the supervisor
+/// attaches its host side. Only without `--sys`, because the kernel mounts a sysfs only in
+/// the network namespace it shows. And a new PID namespace needs a procfs of its own in
+/// the sandbox, through which the helper's PID is given back.
+pub(crate) fn network_in_parallel(spec: &Spec) -> bool {
+    use crate::spec::Mount;
+    if spec.network.mode != NetMode::None {
+        return false;
+    }
+    let plan = crate::fs::plan(spec);
+    let has_proc = plan.iter().any(|mount| matches!(mount, Mount::Proc { .. }));
+    let has_sys = plan.iter().any(|mount| matches!(mount, Mount::Sys { .. }));
+    let pid_is_new = spec.namespaces.source(NamespaceKind::Pid).is_new();
+    !has_sys && (has_proc || !pid_is_new)
 }
 
 /// The namespace files the sandbox joins, user first (it decides what the others allow).

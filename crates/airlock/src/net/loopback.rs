@@ -6,29 +6,27 @@
 //! other caller cannot enter the namespace, and the sandbox does it itself.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// Sets `lo` up in the calling process's network namespace.
 ///
-/// Two ioctls on a datagram socket are the cheapest way to set one flag.
-pub(crate) fn bring_up() -> io::Result<()> {
+/// Two ioctls on a datagram socket are the cheapest way to set one flag. Only raw system
+/// calls, no allocation and no `errno`, because a helper that shares the sandbox's memory
+/// runs this too (see `child::netns`).
+pub(crate) fn bring_up() -> rustix::io::Result<()> {
+    use rustix::ioctl::{ioctl, Updater};
     let socket = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::DGRAM, None)?;
     // SAFETY: ifreq is plain data; an all-zero value is valid.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
     for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
         *slot = *byte as libc::c_char;
     }
-    // SAFETY: SIOCGIFFLAGS reads the flags of the interface named in `request` into it.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: SIOCGIFFLAGS reads the flags of the interface named in an ifreq into it.
+    unsafe { ioctl(&socket, Updater::<{ libc::SIOCGIFFLAGS as rustix::ioctl::Opcode }, libc::ifreq>::new(&mut request)) }?;
     // SAFETY: the union member ifru_flags is the one SIOCGIFFLAGS filled in.
     unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    // SAFETY: SIOCSIFFLAGS sets the flags of the interface named in `request`.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    // SAFETY: SIOCSIFFLAGS sets the flags of the interface named in an ifreq.
+    unsafe { ioctl(&socket, Updater::<{ libc::SIOCSIFFLAGS as rustix::ioctl::Opcode }, libc::ifreq>::new(&mut request)) }
 }
 
 /// Sets `lo` up in the network namespace of the process `pidfd` refers to, then returns to
@@ -38,7 +36,7 @@ pub(crate) fn bring_up_in(pidfd: BorrowedFd<'_>) -> io::Result<()> {
     use rustix::thread::{move_into_link_name_space, move_into_thread_name_spaces, LinkNameSpaceType, ThreadNameSpaceType};
     let own = rustix::fs::open("/proc/thread-self/ns/net", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
     move_into_thread_name_spaces(pidfd, ThreadNameSpaceType::NETWORK)?;
-    let result = bring_up();
+    let result = bring_up().map_err(io::Error::from);
     if let Err(error) = move_into_link_name_space(own.as_fd(), Some(LinkNameSpaceType::Network)) {
         // Staying in the sandbox's namespace would put the host side of a bridged sandbox,
         // created next, in the wrong place; nothing sensible can go on.
