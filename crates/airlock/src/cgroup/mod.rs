@@ -104,6 +104,37 @@ struct Planned {
     enable: Vec<&'static str>,
 }
 
+/// The cgroups a sandbox's limits need, checked but not created yet.
+pub(crate) struct Plan {
+    groups: Vec<Planned>,
+    limits: Limits,
+}
+
+impl Plan {
+    /// Whether every group is on cgroup v2, where `clone3` can start the sandbox inside its
+    /// cgroup; the group must exist before the clone then.
+    pub(crate) fn all_v2(&self) -> bool {
+        self.groups.iter().all(|planned| planned.hierarchy.is_v2())
+    }
+
+    /// Creates the groups, named after this supervisor (see [`group_name`]).
+    pub(crate) fn create(self) -> Result<Cgroups, CgroupError> {
+        self.create_named(&group_name())
+    }
+
+    fn create_named(self, name: &str) -> Result<Cgroups, CgroupError> {
+        for planned in &self.groups {
+            collect_garbage(&planned.parent);
+        }
+        let mut cgroups = Cgroups { groups: Vec::new(), limits: self.limits };
+        for planned in self.groups {
+            // Dropping `cgroups` on an error removes the groups made so far.
+            cgroups.make(planned, name)?;
+        }
+        Ok(cgroups)
+    }
+}
+
 /// The sandbox's cgroups; removed on drop.
 #[derive(Debug)]
 pub(crate) struct Cgroups {
@@ -112,31 +143,22 @@ pub(crate) struct Cgroups {
 }
 
 impl Cgroups {
-    /// Creates the cgroups `limits` needs, named after this supervisor (see [`group_name`]),
-    /// or returns `None` when no limit needs one. Checks everything before creating anything.
-    pub(crate) fn create(limits: &Limits) -> Result<Option<Cgroups>, CgroupError> {
+    /// Plans the cgroups `limits` needs, or returns `None` when no limit needs one. Checks
+    /// everything that can be checked without creating anything.
+    pub(crate) fn plan(limits: &Limits) -> Result<Option<Plan>, CgroupError> {
         if !limits.needs_cgroup() {
             return Ok(None);
         }
-        let name = group_name();
-        let name = name.as_str();
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| CgroupError::io("read", Path::new("/proc/self/mountinfo"), e))?;
         let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| CgroupError::io("read", Path::new("/proc/self/cgroup"), e))?;
         let hierarchies = hierarchy::discover(&mountinfo, &own);
-        Cgroups::create_in(&hierarchies, limits, name).map(Some)
+        let groups = plan(&hierarchies, limits)?;
+        Ok(Some(Plan { groups, limits: limits.clone() }))
     }
 
+    #[cfg(test)]
     fn create_in(hierarchies: &[Hierarchy], limits: &Limits, name: &str) -> Result<Cgroups, CgroupError> {
-        let plans = plan(hierarchies, limits)?;
-        for planned in &plans {
-            collect_garbage(&planned.parent);
-        }
-        let mut cgroups = Cgroups { groups: Vec::new(), limits: limits.clone() };
-        for planned in plans {
-            // Dropping `cgroups` on an error removes the groups made so far.
-            cgroups.make(planned, name)?;
-        }
-        Ok(cgroups)
+        Plan { groups: plan(hierarchies, limits)?, limits: limits.clone() }.create_named(name)
     }
 
     fn make(&mut self, planned: Planned, name: &str) -> Result<(), CgroupError> {

@@ -157,9 +157,15 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     }
     let (sandbox_network, host_network) = crate::net::setup::prepare(spec)?;
     let addresses = host_network.addresses();
-    let cgroups = crate::cgroup::Cgroups::create(&spec.limits)?;
+    // On cgroup v2 alone, clone3 starts the sandbox inside its cgroup, which must exist
+    // first. Otherwise the supervisor creates the groups after the clone, while the sandbox
+    // builds its mounts, and then moves the sandbox in.
+    let (cgroups, cgroup_plan) = match crate::cgroup::Cgroups::plan(&spec.limits)? {
+        Some(plan) if plan.all_v2() => (Some(plan.create()?), None),
+        plan => (None, plan),
+    };
     let cgroup_dir = cgroups.as_ref().and_then(crate::cgroup::Cgroups::v2_directory);
-    let cgroups_pending = cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
+    let cgroups_pending = cgroup_plan.is_some() || cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
     let network_in_parallel = namespaces::network_in_parallel(spec);
     // Only root's supervisor may enter the sandbox's network namespace; see net::loopback.
     let loopback_outside = caller.is_root() && spec.network.mode.has_own_namespace() && !network_in_parallel;
@@ -208,7 +214,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         network: None,
         addresses,
     };
-    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_dir.is_some(), loopback_outside, host_network) {
+    if let Err(error) = hand_over(&mut sandbox, &ids, cgroup_plan, cgroup_dir.is_some(), loopback_outside, host_network) {
         sandbox.kill_and_reap();
         return Err(error);
     }
@@ -219,6 +225,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
 fn hand_over(
     sandbox: &mut Sandbox,
     ids: &crate::spec::validate::ResolvedIds,
+    cgroup_plan: Option<crate::cgroup::Plan>,
     in_v2_cgroup: bool,
     loopback_outside: bool,
     network: crate::net::setup::Pending,
@@ -230,8 +237,11 @@ fn hand_over(
         .channel
         .send(&ToSandbox::Continue)
         .map_err(|error| Error::io("cannot reach the sandbox", error))?;
-    // Moving a process between cgroups waits for the kernel's RCU grace period, so it is done
-    // while the sandbox builds its mounts.
+    // Creating cgroups and moving a process between them (which waits for the kernel's RCU
+    // grace period) are done while the sandbox builds its mounts.
+    if let Some(plan) = cgroup_plan {
+        sandbox.cgroups = Some(plan.create()?);
+    }
     if let Some(cgroups) = sandbox.cgroups.as_ref().filter(|cgroups| cgroups.needs_attach(in_v2_cgroup)) {
         cgroups.attach(sandbox.pid, in_v2_cgroup)?;
         sandbox
