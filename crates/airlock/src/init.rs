@@ -7,7 +7,6 @@
 
 use crate::child::{exit_now, payload, AtStep, Context, SetupError};
 use crate::launch::channel::{ExitStatus, Step, ToSupervisor};
-use crate::spec::Mount;
 use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -34,8 +33,8 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// Starts the payload and waits for it; returns only a failure to report before the payload
 /// ran.
-pub(crate) fn run(context: &Context<'_>, mounts: &[Mount]) -> ToSupervisor {
-    match start(context, mounts) {
+pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built) -> ToSupervisor {
+    match start(context, built) {
         Ok(never) => match never {},
         Err(message) => message,
     }
@@ -43,7 +42,8 @@ pub(crate) fn run(context: &Context<'_>, mounts: &[Mount]) -> ToSupervisor {
 
 enum Never {}
 
-fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor> {
+fn start(context: &Context<'_>, built: crate::fs::Built) -> Result<Never, ToSupervisor> {
+    let crate::fs::Built { mounts, sources, .. } = built;
     let signals = watch_signals().map_err(SetupError::into_message)?;
     // With a shared PID namespace init is not PID 1, yet orphans must still come to it.
     let _ = crate::sys::set_child_subreaper();
@@ -66,7 +66,7 @@ fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor>
 
     let mut payload_main = || {
         let report = |message: &ToSupervisor| write_report(&report_write, message);
-        let failure = payload::exec_payload(context, terminal.as_deref(), mounts, &report);
+        let failure = payload::exec_payload(context, terminal.as_deref(), &mounts, &report);
         write_report(&report_write, &failure);
         match failure {
             ToSupervisor::ExecFailed { code, .. } => i32::from(code),
@@ -95,6 +95,9 @@ fn start(context: &Context<'_>, mounts: &[Mount]) -> Result<Never, ToSupervisor>
     }
     let _ = context.channel.send(&ToSupervisor::Started { pid: payload.as_raw() });
     drop_privileges();
+    // Closing the mask sources waits for RCU grace periods (see fs::Built::sources): now,
+    // while the payload runs, they delay nothing, and init's exit has less to do.
+    drop(sources);
     crate::sys::release_code_pages_when_idle(&[signals.as_fd()], crate::sys::SETTLED);
 
     let status = wait_for_payload(payload, signals);

@@ -106,19 +106,17 @@ pub(crate) fn main(context: Context<'_>) -> ! {
 
 /// Sets the sandbox up and starts the payload; returns only the failure to report.
 fn run(context: &Context<'_>) -> ToSupervisor {
-    // Kept to the end: see fs::Built::sources.
     let built = match prepare_sandbox(context) {
         Ok(built) => built,
         Err(error) => return error.into_message(),
     };
-    let mounts = &built.mounts;
     if context.spec.process.as_pid_1 {
         let report = |message: &ToSupervisor| {
             let _ = context.channel.send(message);
         };
-        payload::exec_payload(context, None, mounts, &report)
+        payload::exec_payload(context, None, &built.mounts, &report)
     } else {
-        crate::init::run(context, mounts)
+        crate::init::run(context, built)
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) struct Built {
     pub mounts: Vec<Mount>,
     /// Detached mount trees that served only as sources for other mounts. Closing the last
     /// descriptor of such a tree unmounts it, and the kernel then waits for an RCU grace
-    /// period; init keeps them until it exits, so that no one waits for that.
+    /// period; init closes them once the payload runs, so that its start does not wait.
     #[allow(dead_code, reason = "held only to keep the trees open")]
     pub sources: Vec<OwnedFd>,
     /// `/proc/sys/kernel/ns_last_pid` of the new procfs, opened for writing before
