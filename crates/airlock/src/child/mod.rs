@@ -37,6 +37,10 @@ pub(crate) struct Context<'a> {
     pub loopback_outside: bool,
     /// The clone made no network namespace: a helper makes it meanwhile (see [`netns`]).
     pub network_in_parallel: bool,
+    /// The sandbox may capture its mount sources before the id maps are written: the new
+    /// ids map back to the caller's own uid and gid, and the caller has no other groups,
+    /// so the sources it can open are the same before and after.
+    pub capture_early: bool,
     /// A host directory that becomes `/dev/shm`, for sandboxes that share it.
     pub shm_dir: Option<&'a std::path::Path>,
     /// What the sandbox configures of its network: interface, resolv.conf, egress rules.
@@ -129,6 +133,10 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         .at(Step::Start, || "cannot tie the sandbox to airlock's life".into())?;
     // Started before anything else, so that it overlaps as much of the setup as it can.
     let network_helper = if context.network_in_parallel { netns::start() } else { None };
+    // While the supervisor writes the id maps, capture the mount sources, when the ids will
+    // not change what this process may open (see Context::capture_early). Should anything
+    // fail here, it is captured again after the maps, where a failure is reported.
+    let captured_early = if context.capture_early { crate::fs::capture(context).ok() } else { None };
     match context.channel.recv::<ToSandbox>() {
         Ok(Some(ToSandbox::Continue)) => {}
         // The supervisor gave up, or died, before the sandbox was ready.
@@ -146,7 +154,11 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
             network::allow_ping()?;
         }
     }
-    let built = crate::fs::setup(context)?;
+    let captured = match captured_early {
+        Some(captured) => captured,
+        None => crate::fs::capture(context)?,
+    };
+    let built = crate::fs::setup(context, captured)?;
     if context.network_in_parallel {
         match network_helper {
             Some(helper) => helper.join()?,

@@ -45,12 +45,9 @@ pub(crate) struct Built {
 }
 
 /// Builds the sandbox's file system and switches to it.
-pub(crate) fn setup(context: &Context<'_>) -> Result<Built, SetupError> {
-    mount_api::make_all_private().at(Step::Mounts, || "cannot make the sandbox's mounts private".into())?;
-
+pub(crate) fn setup(context: &Context<'_>, captured: Captured) -> Result<Built, SetupError> {
     let spec = context.spec;
-    let plan = plan(spec);
-    let prepared: Vec<Prepared> = plan.iter().map(|mount| prepare(mount, spec, context.shm_dir)).collect::<Result<_, _>>()?;
+    let Captured { plan, prepared } = captured;
     let resolv_conf = context.network.resolv_conf.as_deref().map(resolv_conf_tree).transpose()?;
 
     let root_tree = match &spec.filesystem.rootfs {
@@ -83,6 +80,21 @@ pub(crate) fn setup(context: &Context<'_>) -> Result<Built, SetupError> {
     }
     switch_root(root.as_fd())?;
     Ok(Built { mounts: mounted, sources, last_pid })
+}
+
+/// The plan and its host-side sources, captured while the caller's view is intact: the
+/// first phase of [`setup`].
+pub(crate) struct Captured {
+    plan: Vec<Mount>,
+    prepared: Vec<Prepared>,
+}
+
+/// Makes the sandbox's mounts private and captures the plan's host-side sources.
+pub(crate) fn capture(context: &Context<'_>) -> Result<Captured, SetupError> {
+    mount_api::make_all_private().at(Step::Mounts, || "cannot make the sandbox's mounts private".into())?;
+    let plan = plan(context.spec);
+    let prepared = plan.iter().map(|mount| prepare(mount, context.spec, context.shm_dir)).collect::<Result<_, _>>()?;
+    Ok(Captured { plan, prepared })
 }
 
 /// The grants to apply: the default view where it applies, then the spec's own.

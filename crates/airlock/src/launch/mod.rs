@@ -192,6 +192,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 cgroups_pending,
                 loopback_outside,
                 network_in_parallel,
+                capture_early: ids.keep_caller_access(&caller),
                 shm_dir: shm_dir.as_deref(),
                 network: &sandbox_network,
             })

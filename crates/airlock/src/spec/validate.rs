@@ -113,6 +113,22 @@ pub struct ResolvedIds {
     pub setgroups: bool,
 }
 
+impl ResolvedIds {
+    /// Whether the payload's ids map back to the caller's own uid and gid, and the
+    /// supplementary groups the sandbox clears are at most that gid: then the sandbox has the
+    /// same access to host files before its id maps are written as after.
+    pub fn keep_caller_access(&self, caller: &Caller) -> bool {
+        let outside = |map: &[IdRange], id: u32| {
+            map.iter()
+                .find(|range| id >= range.inside && id - range.inside < range.count)
+                .map(|range| range.outside + (id - range.inside))
+        };
+        let groups_kept = !self.setgroups
+            || rustix::process::getgroups().is_ok_and(|groups| groups.iter().all(|group| group.as_raw() == caller.gid));
+        outside(&self.uid_map, self.uid) == Some(caller.uid) && outside(&self.gid_map, self.gid) == Some(caller.gid) && groups_kept
+    }
+}
+
 impl Spec {
     /// Checks the spec against the caller before anything is created.
     /// Checks everything [`Spec::validate`] checks except that a command is given, for
@@ -329,6 +345,17 @@ fn check_owned(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caller_access_kept_only_by_own_ids() {
+        let ids = |uid: u32, uid_map: Vec<IdRange>, gid_map: Vec<IdRange>| ResolvedIds { uid, gid: uid, uid_map, gid_map, use_helpers: false, setgroups: false };
+        let caller = caller(1000);
+        assert!(ids(1000, vec![IdRange::single(1000, 1000)], vec![IdRange::single(1000, 1000)]).keep_caller_access(&caller));
+        assert!(ids(0, vec![IdRange::single(0, 1000)], vec![IdRange::single(0, 1000)]).keep_caller_access(&caller));
+        let ranges = vec![IdRange::single(0, 1000), IdRange { inside: 1, outside: 100000, count: 65536 }];
+        assert!(!ids(5, ranges.clone(), ranges.clone()).keep_caller_access(&caller), "uid 5 maps to a subordinate id");
+        assert!(!ids(1000, vec![IdRange::single(1000, 1000)], vec![IdRange::single(1000, 100000)]).keep_caller_access(&caller));
+    }
 
     fn caller(uid: u32) -> Caller {
         let mut caller = Caller::with_ranges(uid, uid, vec![(100000, 65536)], vec![(100000, 65536)]);
