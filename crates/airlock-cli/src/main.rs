@@ -14,6 +14,10 @@ use std::process::ExitCode;
 const SETUP_FAILED: u8 = 125;
 
 fn main() -> ExitCode {
+    if let Some(command) = bare_run_command(std::env::args_os().skip(1)) {
+        init_logging(0);
+        return finish(execute(bare_run_spec(command), airlock::LaunchOptions::default()));
+    }
     let (cli, matches) = match parse_hot_path().map_or_else(parse, Ok) {
         Ok(parsed) => parsed,
         Err(error) => return usage_error(error),
@@ -39,6 +43,11 @@ fn main() -> ExitCode {
         cli::Command::Completions(args) => profiles::completions(args),
         cli::Command::Man(args) => profiles::man(args),
     };
+    finish(result)
+}
+
+/// Turns a command's result into airlock's exit status, printing the error if there is one.
+fn finish(result: Result<u8, airlock::Error>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -46,6 +55,31 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Returns the command of `airlock run [--] COMMAND [ARG...]` given without any option,
+/// the most common form, or `None` for anything else (an option or a help request too).
+///
+/// That form's spec is the default one, so it needs no parser. Building clap's definitions
+/// of run's many options costs about a fifteenth of a sandbox's start-up on the test machine.
+fn bare_run_command(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Vec<String>> {
+    if args.next()? != "run" {
+        return None;
+    }
+    let rest: Vec<String> = args.map(|arg| arg.into_string().ok()).collect::<Option<_>>()?;
+    let command = match rest.first()?.as_str() {
+        "--" => rest[1..].to_vec(),
+        first if first.starts_with('-') => return None,
+        _ => rest,
+    };
+    (!command.is_empty()).then_some(command)
+}
+
+/// Builds the spec of `airlock run COMMAND` without options.
+fn bare_run_spec(command: Vec<String>) -> airlock::Spec {
+    let mut spec = airlock::Spec::default();
+    spec.process.command = command;
+    spec
 }
 
 fn run(args: &cli::RunArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::Error> {
@@ -58,6 +92,11 @@ fn run(args: &cli::RunArgs, matches: &clap::ArgMatches) -> Result<u8, airlock::E
         status_fd: args.json_status_fd,
         ..airlock::LaunchOptions::default()
     };
+    execute(spec, options)
+}
+
+/// Runs a sandbox to its end; returns the exit status for airlock.
+fn execute(spec: airlock::Spec, options: airlock::LaunchOptions) -> Result<u8, airlock::Error> {
     let outcome = airlock::launch(&spec, &options)?.wait()?;
     if let Some(limit) = outcome.limit {
         if outcome.status.code() != 0 {
@@ -156,4 +195,36 @@ fn init_logging(verbose: u8) {
 /// An error in the options that clap cannot see, such as a --size without a --tmpfs.
 pub fn usage(message: String) -> airlock::Error {
     airlock::Error::Spec(airlock::spec::SpecError::Conflict(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<std::ffi::OsString> {
+        line.split_whitespace().map(Into::into).collect()
+    }
+
+    /// Parses `airlock ARGS` with clap into the spec it gives.
+    fn parsed_spec(line: &str) -> airlock::Spec {
+        let matches = cli::Cli::command().try_get_matches_from(std::iter::once("airlock".into()).chain(words(line))).unwrap();
+        let (_, sub_matches) = matches.subcommand().unwrap();
+        let args = cli::RunArgs::from_arg_matches(sub_matches).unwrap();
+        args.spec.to_spec(&args.command, sub_matches).unwrap()
+    }
+
+    #[test]
+    fn bare_run_matches_the_parser() {
+        for line in ["run -- sh -c true", "run sh -c true", "run true --help", "run -- --bind / /"] {
+            let command = bare_run_command(words(line).into_iter()).unwrap_or_else(|| panic!("{line} was not taken"));
+            assert_eq!(bare_run_spec(command), parsed_spec(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn options_go_to_the_parser() {
+        for line in ["run --net host -- true", "run -v true", "run --help", "run --", "run", "exec x true", "-v run true"] {
+            assert_eq!(bare_run_command(words(line).into_iter()), None, "{line}");
+        }
+    }
 }
