@@ -131,8 +131,6 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
     // kernel sends it on the parent's exit.
     crate::sys::set_parent_death_signal(libc::SIGKILL)
         .at(Step::Start, || "cannot tie the sandbox to airlock's life".into())?;
-    // Started before anything else, so that it overlaps as much of the setup as it can.
-    let network_helper = if context.network_in_parallel { netns::start() } else { None };
     // While the supervisor writes the id maps, capture the mount sources, when the ids will
     // not change what this process may open (see Context::capture_early). Should anything
     // fail here, it is captured again after the maps, where a failure is reported.
@@ -143,6 +141,10 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         Ok(Some(_)) | Ok(None) | Err(_) => exit_now(125),
     }
     tracing::debug!("sandbox setup starts");
+    // Started once the supervisor has written the id maps, which are on the way to the
+    // payload, so that the helper does not take a CPU from it; the mounts still to build
+    // leave it time enough.
+    let network_helper = if context.network_in_parallel { netns::start() } else { None };
 
     rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
     identity::become_ids(context.ids)?;

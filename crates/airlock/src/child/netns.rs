@@ -4,10 +4,10 @@
 //! Creating a network namespace is the largest single cost of a sandbox's start (half a
 //! millisecond of the kernel registering the loopback device and the namespace's sysctls
 //! on the test machine), and nothing of the mount setup depends on it. So a new, empty
-//! network namespace is not made by the clone. Right after the clone, the sandbox starts a
-//! helper task that shares its memory and descriptor table. The helper creates the
-//! namespace, brings `lo` up and opens the namespace, while the sandbox builds its mounts
-//! on another CPU where there is one. Then the sandbox joins the namespace.
+//! network namespace is not made by the clone. Once the id maps are written, the sandbox
+//! starts a helper task that shares its memory and descriptor table. The helper creates
+//! the namespace, brings `lo` up and opens the namespace, while the sandbox builds its
+//! mounts on another CPU where there is one. Then the sandbox joins the namespace.
 //!
 //! The helper runs at the same time as the sandbox in the same memory, so it only makes raw
 //! system calls: no allocation, no `errno`, no locks. It reports through atomics.
