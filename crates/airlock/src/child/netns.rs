@@ -70,11 +70,17 @@ extern "C" fn helper_main(argument: *mut libc::c_void) -> libc::c_int {
 }
 
 /// Creates a network namespace for the calling task, brings `lo` up in it and opens it.
+///
+/// The namespace is opened through a socket in it, not through `/proc`: the sandbox may
+/// have switched to its new root meanwhile, which pivot_root does for this task too, and
+/// that root need not have a procfs at `/proc`.
 fn make_and_open() -> rustix::io::Result<OwnedFd> {
+    use crate::net::loopback;
     // SAFETY: NEWNET does not unshare the descriptor table, which the sandbox shares.
     unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }?;
-    crate::net::loopback::bring_up()?;
-    rustix::fs::open(c"/proc/thread-self/ns/net", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+    let socket = loopback::datagram_socket()?;
+    loopback::bring_up_with(&socket)?;
+    loopback::namespace_of(&socket)
 }
 
 /// Makes the namespace in the sandbox itself, when no helper could be started.
