@@ -270,20 +270,25 @@ fn raise_kill_capability() {
 /// Kills what is left of the payload's processes when init is not the namespace's PID 1
 /// (a shared PID namespace), where only init's own descendants belong to the sandbox.
 fn kill_descendants() {
-    // Bounded: each round kills the current children and reaps them.
-    for _ in 0..100 {
-        let children = children_of_self();
-        if children.is_empty() {
-            return;
-        }
-        for child in children {
+    raise_kill_capability();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        for child in children_of_self() {
             let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
         }
-        while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            if status == WaitStatus::StillAlive {
-                break;
+        // The children of a killed process come to init, the subreaper, once it has ended;
+        // the next round kills them. Done when init has no child left at all.
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) => {}
+                Err(_) => return,
             }
         }
+        if std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }
 
