@@ -279,11 +279,15 @@ fn sigkill_of_airlock_ends_sandbox(#[values(As::Root, As::User)] who: As) {
 
 /// airlock returns as soon as init reports the payload's status, without waiting for init
 /// itself to exit; by then every other process of the sandbox must be gone already.
+/// With a shared PID namespace the kernel ends nothing when init exits, so init itself must
+/// kill the payload's descendants, orphans included, before it reports.
 #[rstest]
-fn nothing_of_the_sandbox_runs_after_airlock_returns(#[values(As::Root, As::User)] who: As) {
+fn nothing_of_the_sandbox_runs_after_airlock_returns(#[values(As::Root, As::User)] who: As, #[values(false, true)] share_pid: bool) {
     let (status_read, status_write) = nix::unistd::pipe().unwrap();
     let script = "sleep 1000 & sleep 1000 & (sleep 1000 &); read line || true";
-    let mut command = airlock(who, ["run", "--json-status-fd", "5", "--", "sh", "-c", script]);
+    let share: &[&str] = if share_pid { &["--share", "pid"] } else { &[] };
+    let args: Vec<&str> = ["run", "--json-status-fd", "5"].into_iter().chain(share.iter().copied()).chain(["--", "sh", "-c", script]).collect();
+    let mut command = airlock(who, args);
     let raw = status_write.as_raw_fd();
     // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
     unsafe {
@@ -456,6 +460,26 @@ fn network_has_only_loopback(#[values(As::Root, As::User)] who: As) {
     let out = run(who, ["run", "--", "ip", "-o", "link", "show", "lo"]);
     out.expect_success();
     assert!(out.stdout.contains(",UP,"), "lo is not up: {}", out.stdout);
+}
+
+/// The network namespace is made by a helper while the sandbox builds its mounts; the
+/// sandbox may have switched to a root without /proc by then. Repeated, because that
+/// depends on which of the two is faster.
+#[rstest]
+fn network_without_proc_at_root(#[values(As::Root, As::User)] who: As) {
+    let system = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"];
+    for round in 0..10 {
+        let args: Vec<&str> = ["run"].into_iter().chain(system).chain(["--proc", "/elsewhere", "--", "sh", "-c", "echo $$; cat /elsewhere/net/dev"]).collect();
+        let out = run(who, args);
+        out.expect_success();
+        let lines = out.stdout_lines();
+        assert_eq!(lines[0], "2", "round {round}: the payload is not PID 2");
+        let interfaces: Vec<&str> = lines[3..].iter().map(|line| line.split(':').next().unwrap().trim()).collect();
+        assert_eq!(interfaces, vec!["lo"], "round {round}");
+
+        let args: Vec<&str> = ["run", "--share", "pid"].into_iter().chain(system).chain(["--", "true"]).collect();
+        run(who, args).expect_success();
+    }
 }
 
 #[rstest]
