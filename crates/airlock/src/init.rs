@@ -233,25 +233,36 @@ fn blocking_wait(payload: Pid) -> ExitStatus {
 
 /// Kills and reaps what is left of the sandbox's processes once the payload has ended.
 ///
-/// Bounded: a process that does not die in time (one in an uninterruptible sleep) is left
-/// to the kernel, which kills everything in a PID namespace when its init exits.
+/// As the namespace's PID 1, init signals every other process in it with kill(-1). In a
+/// shared PID namespace, only init's descendants belong to the sandbox, so it kills its
+/// children, and the children of a killed process come to init (the subreaper) for the
+/// next round. Done when init has no child left. Bounded: a process that does not die in
+/// time (one in an uninterruptible sleep) is left behind, and with its own PID namespace
+/// the kernel kills it when init exits.
 fn kill_remaining() {
-    if rustix::process::getpid().as_raw_nonzero().get() != 1 {
-        return kill_descendants();
-    }
+    let pid_1 = rustix::process::getpid().as_raw_nonzero().get() == 1;
     raise_kill_capability();
-    // As the namespace's PID 1, -1 means every other process in the namespace, and only those.
-    if kill(Pid::from_raw(-1), Signal::SIGKILL).is_err() {
-        // ESRCH: no other process is left, not even a zombie.
-        return;
-    }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    while std::time::Instant::now() < deadline {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => std::thread::sleep(std::time::Duration::from_micros(200)),
-            Ok(_) => {}
-            Err(_) => return,
+    loop {
+        if pid_1 {
+            let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
+        } else {
+            for child in children_of_self() {
+                let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
+            }
         }
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) => {}
+                // ECHILD: no child is left.
+                Err(_) => return,
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }
 
@@ -265,31 +276,6 @@ fn raise_kill_capability() {
         inheritable: CapabilitySet::empty(),
     };
     let _ = rustix::thread::set_capabilities(None, sets);
-}
-
-/// Kills what is left of the payload's processes when init is not the namespace's PID 1
-/// (a shared PID namespace), where only init's own descendants belong to the sandbox.
-fn kill_descendants() {
-    raise_kill_capability();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    loop {
-        for child in children_of_self() {
-            let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
-        }
-        // The children of a killed process come to init, the subreaper, once it has ended;
-        // the next round kills them. Done when init has no child left at all.
-        loop {
-            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => break,
-                Ok(_) => {}
-                Err(_) => return,
-            }
-        }
-        if std::time::Instant::now() >= deadline {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(200));
-    }
 }
 
 fn children_of_self() -> Vec<i32> {
