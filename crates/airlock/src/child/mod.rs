@@ -33,13 +33,15 @@ pub(crate) struct Context<'a> {
     /// The supervisor moves the sandbox into cgroups after `Continue`, and says when it is
     /// done; nothing of the payload may start before.
     pub cgroups_pending: bool,
-    /// The supervisor brings up `lo` from outside, and says after `Continue` whether it did.
+    /// The supervisor brings up `lo` from outside and reports after `Continue` whether it did.
     pub loopback_outside: bool,
     /// The clone made no network namespace: a helper makes it meanwhile (see [`netns`]).
     pub network_in_parallel: bool,
-    /// The sandbox may capture its mount sources before the id maps are written: the new
-    /// ids map back to the caller's own uid and gid, and the caller has no other groups,
-    /// so the sources it can open are the same before and after.
+    /// The grants to mount, from [`crate::fs::plan`].
+    pub plan: &'a [crate::spec::Mount],
+    /// The sandbox may capture its mount sources before the id maps are written. Its new ids
+    /// map back to the caller's own uid and gid, and the caller has no other groups, so it
+    /// can open the same sources before the maps as after.
     pub capture_early: bool,
     /// A host directory that becomes `/dev/shm`, for sandboxes that share it.
     pub shm_dir: Option<&'a std::path::Path>,
@@ -141,9 +143,8 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         Ok(Some(_)) | Ok(None) | Err(_) => exit_now(125),
     }
     tracing::debug!("sandbox setup starts");
-    // Started once the supervisor has written the id maps, which are on the way to the
-    // payload, so that the helper does not take a CPU from it; the mounts still to build
-    // leave it time enough.
+    // Started after the id maps, so that the helper takes no CPU from the supervisor while
+    // it writes them. The mounts still to build leave the helper enough time.
     let network_helper = if context.network_in_parallel { netns::start() } else { None };
 
     rustix::process::setsid().at(Step::Start, || "cannot start a new session".into())?;
@@ -193,7 +194,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         match context.channel.recv::<ToSandbox>() {
             Ok(Some(ToSandbox::Loopback { up: true })) => {}
             Ok(Some(ToSandbox::Loopback { up: false })) => network::loopback_up()?,
-            // The supervisor gave up and will say why.
+            // The supervisor gave up and reports why.
             _ => exit_now(125),
         }
     }

@@ -36,8 +36,7 @@ pub(crate) struct Built {
     pub mounts: Vec<Mount>,
     /// Detached mount trees that served only as sources for other mounts. Closing the last
     /// descriptor of such a tree unmounts it, and the kernel then waits for an RCU grace
-    /// period; init closes them once the payload runs, so that its start does not wait.
-    #[allow(dead_code, reason = "held only to keep the trees open")]
+    /// period. So init closes them once the payload runs, where the wait delays nothing.
     pub sources: Vec<OwnedFd>,
     /// `/proc/sys/kernel/ns_last_pid` of the new procfs, opened for writing before
     /// `/proc/sys` became read-only, when a network helper took a PID (see `child::netns`).
@@ -92,7 +91,7 @@ pub(crate) struct Captured {
 /// Makes the sandbox's mounts private and captures the plan's host-side sources.
 pub(crate) fn capture(context: &Context<'_>) -> Result<Captured, SetupError> {
     mount_api::make_all_private().at(Step::Mounts, || "cannot make the sandbox's mounts private".into())?;
-    let plan = plan(context.spec);
+    let plan = context.plan.to_vec();
     let prepared = plan.iter().map(|mount| prepare(mount, context.spec, context.shm_dir)).collect::<Result<_, _>>()?;
     Ok(Captured { plan, prepared })
 }

@@ -166,7 +166,9 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
     };
     let cgroup_dir = cgroups.as_ref().and_then(crate::cgroup::Cgroups::v2_directory);
     let cgroups_pending = cgroup_plan.is_some() || cgroups.as_ref().is_some_and(|cgroups| cgroups.needs_attach(cgroup_dir.is_some()));
-    let network_in_parallel = namespaces::network_in_parallel(spec);
+    // The mount plan is made once here; the sandbox reads it from its copy of this memory.
+    let plan = crate::fs::plan(spec);
+    let network_in_parallel = namespaces::network_in_parallel(spec, &plan);
     // Only root's supervisor may enter the sandbox's network namespace; see net::loopback.
     let loopback_outside = caller.is_root() && spec.network.mode.has_own_namespace() && !network_in_parallel;
 
@@ -176,7 +178,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
         .collect();
     // SAFETY: checked above that this process has a single thread.
-    let forked = unsafe { namespaces::clone_sandbox(spec, cgroup_dir.as_ref().map(AsFd::as_fd)) };
+    let forked = unsafe { namespaces::clone_sandbox(spec, network_in_parallel, cgroup_dir.as_ref().map(AsFd::as_fd)) };
     let (pid, pidfd) = match forked {
         Err(error) => return Err(error),
         Ok(Forked::Child) => {
@@ -192,6 +194,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
                 cgroups_pending,
                 loopback_outside,
                 network_in_parallel,
+                plan: &plan,
                 capture_early: ids.keep_caller_access(&caller),
                 shm_dir: shm_dir.as_deref(),
                 network: &sandbox_network,
@@ -253,7 +256,7 @@ fn hand_over(
     if loopback_outside {
         let up = crate::net::loopback::bring_up_in(sandbox.pidfd.as_fd());
         if let Err(error) = &up {
-            tracing::debug!(%error, "cannot bring up the sandbox's lo from outside; the sandbox will");
+            tracing::debug!(%error, "cannot bring up the sandbox's lo from outside; the sandbox brings it up itself");
         }
         sandbox
             .channel
@@ -332,7 +335,7 @@ fn check_descriptors(options: &LaunchOptions) -> Result<(), Error> {
 
 fn thread_count() -> usize {
     // The 20th field of /proc/self/stat, after the command name in parentheses, which may
-    // itself hold spaces and parentheses. One read is cheaper than listing /proc/self/task.
+    // itself contain spaces and parentheses. One read is cheaper than listing /proc/self/task.
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     after_name.split_whitespace().nth(17).and_then(|field| field.parse().ok()).unwrap_or(1)
@@ -358,6 +361,6 @@ mod tests {
                 return;
             }
         }
-        panic!("the thread count never held still for one call");
+        panic!("the thread count changed during every one of 100 calls");
     }
 }

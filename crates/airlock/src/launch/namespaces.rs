@@ -19,15 +19,16 @@ use std::path::PathBuf;
 /// The `CLONE_NEW*` flags for the namespaces the sandbox gets new at clone time. The time
 /// and cgroup namespaces are created later by the sandbox itself: `clone3` would put the
 /// child into a new time namespace before anyone could set its clock offsets, and into a
-/// new cgroup namespace rooted at airlock's cgroup rather than the sandbox's.
-pub(crate) fn clone_flags(spec: &Spec) -> u64 {
+/// new cgroup namespace rooted at airlock's cgroup rather than the sandbox's. With
+/// `network_in_parallel`, a helper makes the network namespace later.
+pub(crate) fn clone_flags(spec: &Spec, network_in_parallel: bool) -> u64 {
     let mut flags = NamespaceKind::Mount.clone_flag();
     for kind in [NamespaceKind::User, NamespaceKind::Pid, NamespaceKind::Ipc, NamespaceKind::Uts] {
         if spec.namespaces.source(kind).is_new() {
             flags |= kind.clone_flag();
         }
     }
-    if spec.network.mode.has_own_namespace() && !network_in_parallel(spec) {
+    if spec.network.mode.has_own_namespace() && !network_in_parallel {
         flags |= NamespaceKind::Net.clone_flag();
     }
     flags
@@ -40,12 +41,11 @@ pub(crate) fn clone_flags(spec: &Spec) -> u64 {
 /// attaches its host side. Only without `--sys`, because the kernel mounts a sysfs only in
 /// the network namespace it shows. And a new PID namespace needs a procfs of its own in
 /// the sandbox, through which the helper's PID is given back.
-pub(crate) fn network_in_parallel(spec: &Spec) -> bool {
+pub(crate) fn network_in_parallel(spec: &Spec, plan: &[crate::spec::Mount]) -> bool {
     use crate::spec::Mount;
     if spec.network.mode != NetMode::None {
         return false;
     }
-    let plan = crate::fs::plan(spec);
     let has_proc = plan.iter().any(|mount| matches!(mount, Mount::Proc { .. }));
     let has_sys = plan.iter().any(|mount| matches!(mount, Mount::Sys { .. }));
     let pid_is_new = spec.namespaces.source(NamespaceKind::Pid).is_new();
@@ -70,8 +70,8 @@ fn joins(spec: &Spec) -> Vec<(NamespaceKind, PathBuf)> {
 ///
 /// # Safety
 /// The calling process must be single-threaded, as for [`sys::clone3`].
-pub(crate) unsafe fn clone_sandbox(spec: &Spec, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked, Error> {
-    let flags = clone_flags(spec);
+pub(crate) unsafe fn clone_sandbox(spec: &Spec, network_in_parallel: bool, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked, Error> {
+    let flags = clone_flags(spec, network_in_parallel);
     let joins = joins(spec);
     tracing::debug!(flags = format_args!("{flags:#x}"), joins = joins.len(), "cloning the sandbox");
     if joins.is_empty() {
