@@ -21,15 +21,7 @@ fn run_limited(who: As, options: &[&str], command: &[&str]) -> (Output, Vec<serd
     args.push("--");
     args.extend_from_slice(command);
     let mut cmd = airlock(who, &args);
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&write_end);
-    // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
-            libc::dup2(raw, 3);
-            libc::fcntl(3, libc::F_SETFD, 0);
-            Ok(())
-        });
-    }
+    inherit_fd(&mut cmd, std::os::fd::AsRawFd::as_raw_fd(&write_end), 3);
     let out = run_command(cmd);
     drop(write_end);
     let mut text = String::new();

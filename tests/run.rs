@@ -164,17 +164,7 @@ fn inherited_descriptor_is_closed(#[values(As::Root, As::User)] who: As) {
         let mut command = airlock(who, args);
         // A descriptor left open without close-on-exec, as a careless caller would.
         let file = std::fs::File::open("/etc/hostname").unwrap();
-        let raw = file.as_raw_fd();
-        // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::dup2(raw, 9) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::fcntl(9, libc::F_SETFD, 0);
-                Ok(())
-            });
-        }
+        inherit_fd(&mut command, file.as_raw_fd(), 9);
         let out = run_command(command);
         drop(file);
         out
@@ -248,18 +238,7 @@ fn signal_number(name: &str) -> i32 {
 fn sigkill_of_airlock_ends_sandbox(#[values(As::Root, As::User)] who: As) {
     let (status_read, status_write) = nix::unistd::pipe().unwrap();
     let mut command = airlock(who, ["run", "--json-status-fd", "5", "--", "sh", "-c", "sleep 1000 & sleep 1000 & sleep 1000"]);
-    let raw = status_write.as_raw_fd();
-    // SAFETY: dup2 is async-signal-safe, as pre_exec requires.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::dup2(raw, 5) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // dup2 onto itself keeps close-on-exec, so clear it explicitly.
-            libc::fcntl(5, libc::F_SETFD, 0);
-            Ok(())
-        });
-    }
+    inherit_fd(&mut command, status_write.as_raw_fd(), 5);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = command.spawn().unwrap();
     drop(status_write);
@@ -278,9 +257,9 @@ fn sigkill_of_airlock_ends_sandbox(#[values(As::Root, As::User)] who: As) {
 }
 
 /// airlock returns as soon as init reports the payload's status, without waiting for init
-/// itself to exit; by then every other process of the sandbox must be gone already.
-/// With a shared PID namespace the kernel ends nothing when init exits, so init itself must
-/// kill the payload's descendants, orphans included, before it reports.
+/// itself to exit. By then every other process of the sandbox must be gone. With a shared
+/// PID namespace the kernel ends nothing when init exits, so init itself must kill the
+/// payload's descendants, orphans included, before it reports.
 #[rstest]
 fn nothing_of_the_sandbox_runs_after_airlock_returns(#[values(As::Root, As::User)] who: As, #[values(false, true)] share_pid: bool) {
     let (status_read, status_write) = nix::unistd::pipe().unwrap();
@@ -288,17 +267,7 @@ fn nothing_of_the_sandbox_runs_after_airlock_returns(#[values(As::Root, As::User
     let share: &[&str] = if share_pid { &["--share", "pid"] } else { &[] };
     let args: Vec<&str> = ["run", "--json-status-fd", "5"].into_iter().chain(share.iter().copied()).chain(["--", "sh", "-c", script]).collect();
     let mut command = airlock(who, args);
-    let raw = status_write.as_raw_fd();
-    // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::dup2(raw, 5) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::fcntl(5, libc::F_SETFD, 0);
-            Ok(())
-        });
-    }
+    inherit_fd(&mut command, status_write.as_raw_fd(), 5);
     command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = command.spawn().unwrap();
     drop(status_write);
@@ -462,14 +431,15 @@ fn network_has_only_loopback(#[values(As::Root, As::User)] who: As) {
     assert!(out.stdout.contains(",UP,"), "lo is not up: {}", out.stdout);
 }
 
-/// The network namespace is made by a helper while the sandbox builds its mounts; the
-/// sandbox may have switched to a root without /proc by then. Repeated, because that
-/// depends on which of the two is faster.
+/// A helper makes the network namespace while the sandbox builds its mounts, and the
+/// sandbox may have switched to a root without /proc by then. The test repeats, because
+/// that depends on which of the two is faster.
 #[rstest]
 fn network_without_proc_at_root(#[values(As::Root, As::User)] who: As) {
-    let system = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"];
+    let system = system();
+    let system: Vec<&str> = system.iter().map(String::as_str).collect();
     for round in 0..10 {
-        let args: Vec<&str> = ["run"].into_iter().chain(system).chain(["--proc", "/elsewhere", "--", "sh", "-c", "echo $$; cat /elsewhere/net/dev"]).collect();
+        let args: Vec<&str> = ["run"].into_iter().chain(system.iter().copied()).chain(["--proc", "/elsewhere", "--", "sh", "-c", "echo $$; cat /elsewhere/net/dev"]).collect();
         let out = run(who, args);
         out.expect_success();
         let lines = out.stdout_lines();
@@ -477,7 +447,7 @@ fn network_without_proc_at_root(#[values(As::Root, As::User)] who: As) {
         let interfaces: Vec<&str> = lines[3..].iter().map(|line| line.split(':').next().unwrap().trim()).collect();
         assert_eq!(interfaces, vec!["lo"], "round {round}");
 
-        let args: Vec<&str> = ["run", "--share", "pid"].into_iter().chain(system).chain(["--", "true"]).collect();
+        let args: Vec<&str> = ["run", "--share", "pid"].into_iter().chain(system.iter().copied()).chain(["--", "true"]).collect();
         run(who, args).expect_success();
     }
 }

@@ -276,6 +276,21 @@ pub fn give_to(who: As, path: &Path) {
     }
 }
 
+/// Makes the child of `command` inherit `fd` as descriptor `target`, open across its exec.
+pub fn inherit_fd(command: &mut Command, fd: std::os::fd::RawFd, target: std::os::fd::RawFd) {
+    // SAFETY: dup2 and fcntl are async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(fd, target) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // dup2 onto the same number keeps close-on-exec, so it is cleared explicitly.
+            libc::fcntl(target, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+}
+
 /// A minimal system for grants-only sandboxes: /usr read-only and the merged-/usr links.
 pub fn system() -> Vec<String> {
     let mut args = vec!["--ro-bind".into(), "/usr".into(), "/usr".into()];
