@@ -4,9 +4,9 @@
 
 The limits need three cgroups here (memory, pids and cpu on cgroup v1, or one on cgroup
 v2), created while the sandbox builds its mounts and removed after it. A run without any
-option skips the option parser, which the run with limits cannot; so the run without
+option skips the option parser, which the run with limits cannot do. So the run without
 limits is also measured with an option that changes nothing (`--hostname airlock`, the
-default), whose difference to the run with limits is what the limits alone cost. Run as
+default), and its difference to the run with limits is what the limits alone cost. Run as
 root: `python3 bench/limits.py [ROUNDS]`.
 """
 

@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn bare_run_matches_the_parser() {
         for line in ["run -- sh -c true", "run sh -c true", "run true --help", "run -- --bind / /"] {
-            let command = bare_run_command(words(line).into_iter()).unwrap_or_else(|| panic!("{line} was not taken"));
+            let command = bare_run_command(words(line).into_iter()).unwrap_or_else(|| panic!("{line} did not take the path without the parser"));
             assert_eq!(bare_run_spec(command), parsed_spec(line), "{line}");
         }
     }

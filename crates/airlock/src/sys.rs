@@ -216,7 +216,8 @@ impl ChildStack {
         Ok(stack)
     }
 
-    /// The initial stack pointer: the end of the mapping, 16-byte aligned as the ABI wants.
+    /// Returns the initial stack pointer: the end of the mapping, 16-byte aligned as the ABI
+    /// requires.
     pub fn top(&self) -> *mut libc::c_void {
         // SAFETY: one past the end of the mapping, which `add` may point to.
         unsafe { self.base.cast::<u8>().add(self.length).cast() }
@@ -315,7 +316,7 @@ pub fn release_code_pages_when_idle(fds: &[std::os::fd::BorrowedFd<'_>], idle: s
 }
 
 /// Drops this process's mappings of airlock's own read-only segments (code and constants)
-/// and tells the kernel to map them back one page at a time.
+/// and asks the kernel to map them back one page at a time.
 ///
 /// A long-waiting process (the supervisor, init) has most of the binary mapped after its
 /// setup, because every fault maps the cached pages around it too; resident memory is what

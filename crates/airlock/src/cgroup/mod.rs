@@ -111,8 +111,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Whether every group is on cgroup v2, where `clone3` can start the sandbox inside its
-    /// cgroup; the group must exist before the clone then.
+    /// Tells whether every group is on cgroup v2, where `clone3` can start the sandbox inside
+    /// its cgroup. The group must then exist before the clone.
     pub(crate) fn all_v2(&self) -> bool {
         self.groups.iter().all(|planned| planned.hierarchy.is_v2())
     }

@@ -12,10 +12,10 @@
 //! The helper runs at the same time as the sandbox in the same memory, so it only makes raw
 //! system calls: no allocation, no `errno`, no locks. It reports through atomics.
 //!
-//! The helper takes a PID in the sandbox's new PID namespace, so the sandbox sets the
-//! namespace's last PID back afterwards (see [`restore_pid_numbering`]): the payload is
-//! still PID 2. The launcher uses a helper only where the sandbox mounts a procfs of its
-//! own, which that needs.
+//! In a new PID namespace the helper takes a PID, so the sandbox sets the namespace's last
+//! PID back afterwards through its new procfs (see [`restore_pid_numbering`]), and the
+//! payload is still PID 2. So with a new PID namespace the launcher uses a helper only
+//! where the sandbox mounts a procfs of its own.
 
 use super::{AtStep, SetupError};
 use crate::launch::channel::Step;
@@ -40,8 +40,8 @@ pub(crate) struct Helper {
     report: Box<Report>,
 }
 
-/// Starts the helper; `None` when it cannot be started (a process limit, for one), and then
-/// the sandbox makes the namespace itself with [`make_here`].
+/// Starts the helper, or returns `None` when it cannot be started (a process limit, for
+/// one). The sandbox then makes the namespace itself with [`make_here`].
 pub(crate) fn start() -> Option<Helper> {
     let report = Box::new(Report {
         fd: AtomicI32::new(-1),

@@ -39,7 +39,7 @@ const EMPTY_DIR_FLAGS: Flags = Flags { read_only: true, nosuid: true, nodev: tru
 pub(crate) struct Mounted {
     /// The empty read-only directory that was the source of directory masks.
     pub empty: OwnedFd,
-    /// `sys/kernel/ns_last_pid`, open for writing, when asked for.
+    /// `sys/kernel/ns_last_pid`, open for writing, when requested.
     pub last_pid: Option<OwnedFd>,
 }
 

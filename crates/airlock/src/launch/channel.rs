@@ -210,7 +210,7 @@ impl Channel {
                 Err(rustix::io::Errno::INTR) => continue,
                 // A peer that closes its end with messages unread in it (a sandbox that
                 // failed before reading the supervisor's last message) makes the kernel
-                // report ECONNRESET once; what the peer sent before is still queued.
+                // report ECONNRESET once. What the peer sent before is still queued.
                 Err(rustix::io::Errno::CONNRESET) if !reset_seen => reset_seen = true,
                 other => break other?,
             }

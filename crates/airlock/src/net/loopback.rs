@@ -1,9 +1,9 @@
 //! Bringing up `lo`, the only interface of a new network namespace.
 //!
 //! As root, the supervisor does it from outside, by entering the sandbox's network namespace
-//! for two ioctls while the sandbox builds its mounts; creating the loopback routes is a
-//! tenth of a millisecond of kernel work that then leaves the sandbox's critical path. Any
-//! other caller cannot enter the namespace, and the sandbox does it itself.
+//! for two ioctls while the sandbox builds its mounts. Creating the loopback routes takes
+//! the kernel about a tenth of a millisecond here, which then leaves the sandbox's path to
+//! the payload. Other callers cannot enter the namespace, so their sandbox does it itself.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};

@@ -114,8 +114,8 @@ pub struct ResolvedIds {
 }
 
 impl ResolvedIds {
-    /// Whether the payload's ids map back to the caller's own uid and gid, and the
-    /// supplementary groups the sandbox clears are at most that gid: then the sandbox has the
+    /// Tells whether the payload's ids map back to the caller's own uid and gid, and the
+    /// supplementary groups the sandbox clears are at most that gid. Then the sandbox has the
     /// same access to host files before its id maps are written as after.
     pub fn keep_caller_access(&self, caller: &Caller) -> bool {
         let outside = |map: &[IdRange], id: u32| {

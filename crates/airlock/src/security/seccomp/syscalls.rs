@@ -386,8 +386,8 @@ pub(crate) const X86_64: &[(u32, &str)] = &[
     (469, "file_setattr"),
 ];
 
-/// The number of a system call by name. A `const fn`, so that the default filter's names
-/// are looked up while airlock is compiled rather than at every start.
+/// Returns the number of a system call by name. It is a `const fn`, so that the default
+/// filter's names are looked up while airlock is compiled rather than at every start.
 pub(crate) const fn number(name: &str) -> Option<u32> {
     let mut index = 0;
     while index < X86_64.len() {
