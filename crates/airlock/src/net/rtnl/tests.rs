@@ -2,7 +2,7 @@
 //! back with `ip -j`, which goes through its own netlink code.
 
 use super::*;
-use crate::net::testns::{run_json, TestNetns};
+use crate::net::testns::{run_json, run_program, TestNetns};
 use serde_json::Value;
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -27,6 +27,19 @@ fn ip_addresses(link: &str) -> Vec<(String, String, u64)> {
         addresses.push((family, local, info["prefixlen"].as_u64().unwrap_or_default()));
     }
     addresses
+}
+
+/// Returns the largest IPv4 segment the kernel lets `link` pass on, as it reports it. `ip`
+/// from Debian 12 does not print it.
+fn ipv4_segment_bytes(netlink: &mut Netlink, link: &str) -> Option<u32> {
+    let mut message = LinkMessage::default();
+    message.attributes.push(LinkAttribute::IfName(link.to_owned()));
+    let replies = netlink.request(RouteNetlinkMessage::GetLink(message), NLM_F_ACK, Some(link), || "read link".into()).unwrap();
+    let [RouteNetlinkMessage::NewLink(reply)] = replies.as_slice() else { panic!("one link expected") };
+    reply.attributes.iter().find_map(|attribute| match attribute {
+        LinkAttribute::GsoIpv4MaxSize(bytes) => Some(*bytes),
+        _ => None,
+    })
 }
 
 fn ip(text: &str) -> IpAddr {
@@ -81,6 +94,7 @@ fn bridge_and_veth_into_namespace() {
         netlink.create_bridge("al-test").unwrap();
         netlink.create_veth("al-test-h", "eth0", sandbox.fd()).unwrap();
         netlink.set_master("al-test-h", "al-test").unwrap();
+        netlink.allow_large_segments("al-test").unwrap();
         netlink.set_up("al-test").unwrap();
         netlink.set_up("al-test-h").unwrap();
 
@@ -94,11 +108,15 @@ fn bridge_and_veth_into_namespace() {
         assert!(has_flag(&veth, "UP"), "the host end is not up: {veth}");
 
         assert!(ip_link("eth0").is_none(), "the peer was created in the host's namespace");
+
+        assert_eq!(ipv4_segment_bytes(&mut netlink, "al-test"), Some(IPV4_SEGMENT_BYTES));
+        assert_eq!(ipv4_segment_bytes(&mut netlink, "al-test-h"), Some(IPV4_SEGMENT_BYTES));
     });
 
     sandbox.run(|| {
         let peer = ip_link("eth0").expect("the peer is missing from the sandbox's namespace");
         assert_eq!(peer["linkinfo"]["info_kind"], "veth");
+        assert_eq!(ipv4_segment_bytes(&mut Netlink::open().unwrap(), "eth0"), Some(IPV4_SEGMENT_BYTES));
         assert!(ip_link("al-test-h").is_none(), "the host end is in the sandbox's namespace");
     });
 }
@@ -272,6 +290,20 @@ fn set_master_needs_existing_bridge() {
         let mut netlink = Netlink::open().unwrap();
         let error = netlink.set_master("lo", "al-absent").unwrap_err();
         assert_eq!(error.to_string(), "cannot attach lo to bridge al-absent: no network interface named al-absent");
+    });
+}
+
+#[test]
+fn bridge_keeps_the_segment_size_of_a_smaller_port() {
+    TestNetns::new().run(|| {
+        let mut netlink = Netlink::open().unwrap();
+        netlink.create_bridge("al-test").unwrap();
+        // A tap device allows no more than 64 KiB, so the bridge cannot go higher.
+        run_program("ip", &["tuntap", "add", "al-tap", "mode", "tap"]);
+        netlink.set_master("al-tap", "al-test").unwrap();
+
+        netlink.allow_large_segments("al-test").unwrap();
+        assert_eq!(ipv4_segment_bytes(&mut netlink, "al-test"), Some(64 * 1024));
     });
 }
 
