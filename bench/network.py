@@ -6,7 +6,9 @@
   DNAT rule), runs `/bin/true` in it and removes it all again; alternated in one run. The
   script's iproute2 part alone is timed as well.
 - iperf3 TCP throughput from a bridged sandbox to the host, against two plain network
-  namespaces joined by a veth pair.
+  namespaces joined by a veth pair. A third path shows the same veth pair with the
+  192 KiB IPv4 packets ("BIG TCP") that airlock's links allow, so the bridge's own cost
+  can be read apart from that setting.
 - Rootless: iperf3 throughput through `airlock run --net user` (pasta) against
   `slirp4netns` on a namespace made by `unshare`, both as the unprivileged test user.
 
@@ -112,6 +114,18 @@ def iperf(client: list[str], server: list[str], address: str) -> float:
         server_process.wait()
 
 
+# Sets IFLA_GSO_IPV4_MAX_SIZE, which the `ip` of Debian 12 cannot: `LINK BYTES`.
+SEGMENT_SIZE = """
+import socket, struct, sys
+body = struct.pack("BxHiII", 0, 0, socket.if_nametoindex(sys.argv[1]), 0, 0)
+body += struct.pack("HHI", 8, 63, int(sys.argv[2]))
+netlink = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+netlink.send(struct.pack("IHHII", 16 + len(body), 16, 0x5, 1, 0) + body)
+if struct.unpack("i", netlink.recv(4096)[16:20])[0] != 0:
+    sys.exit("cannot set the segment size of " + sys.argv[1])
+"""
+
+
 def as_user(argv: list[str]) -> list[str]:
     user = pwd.getpwnam(TEST_USER)
     return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--"] + argv
@@ -140,21 +154,27 @@ try:
     # Throughput over the bridge: the host side serves at the bridge's gateway address,
     # against the same over a veth pair between two plain namespaces.
     subprocess.run([airlock, "net", "create", "perf", "--subnet", "10.78.0.0/24"], check=True, stdout=subprocess.DEVNULL)
-    sh("""
-ip netns add a
-ip netns add b
-ip -n a link add va type veth peer name vb netns b
-ip -n a addr add 10.79.0.1/24 dev va
-ip -n b addr add 10.79.0.2/24 dev vb
-ip -n a link set va up
-ip -n b link set vb up
+    # Two pairs of namespaces "a"-"b" and "c"-"d": server at 10.79.N.1, client at .2.
+    for number, (server, client) in enumerate((("a", "b"), ("c", "d"))):
+        sh(f"""
+ip netns add {server}
+ip netns add {client}
+ip -n {server} link add v{server} type veth peer name v{client} netns {client}
+ip -n {server} addr add 10.79.{number}.1/24 dev v{server}
+ip -n {client} addr add 10.79.{number}.2/24 dev v{client}
+ip -n {server} link set v{server} up
+ip -n {client} link set v{client} up
 """)
-    bridge: dict[str, list[float]] = {"airlock bridge, sandbox to host": [], "two netns joined by a veth pair": []}
+    for namespace in ("c", "d"):
+        subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", SEGMENT_SIZE, f"v{namespace}", "196608"], check=True)
+    veth = "two netns joined by a veth pair"
+    big_veth = "the same with 192 KiB IPv4 packets"
+    bridge: dict[str, list[float]] = {"airlock bridge, sandbox to host": [], veth: [], big_veth: []}
     for _ in range(THROUGHPUT_ROUNDS):
         bridge["airlock bridge, sandbox to host"].append(
             iperf([airlock, "run", "--net", "bridge:perf", "--"], [], "10.78.0.1"))
-        bridge["two netns joined by a veth pair"].append(
-            iperf(["ip", "netns", "exec", "b"], ["ip", "netns", "exec", "a"], "10.79.0.1"))
+        bridge[veth].append(iperf(["ip", "netns", "exec", "b"], ["ip", "netns", "exec", "a"], "10.79.0.1"))
+        bridge[big_veth].append(iperf(["ip", "netns", "exec", "d"], ["ip", "netns", "exec", "c"], "10.79.1.1"))
 
     # Rootless: both reach a server upstream through user-mode networking.
     user_state = os.path.join(state, "user")
@@ -183,6 +203,6 @@ def gbits(samples: dict[str, list[float]], baseline: str) -> str:
 print(f"Networking, {rounds} alternated rounds and {THROUGHPUT_ROUNDS} alternated iperf3 runs of {SECONDS} s on {machine()}\n")
 print(summarize(startup, "iproute2 + nft script"))
 print()
-print(gbits(bridge, "two netns joined by a veth pair"))
+print(gbits(bridge, veth))
 print()
 print(gbits(rootless, "unshare + slirp4netns"))
