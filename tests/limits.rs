@@ -198,6 +198,7 @@ fn bad_limits_rejected_before_start(#[values(As::Root, As::User)] who: As) {
         vec!["--memory", "-5M"],
         vec!["--pids", "-1"],
         vec!["--pids", "0"],
+        vec!["--pids", "1"],
         vec!["--cpus", "0"],
         vec!["--cpu-weight", "20000"],
         vec!["--cpuset", "3-1"],

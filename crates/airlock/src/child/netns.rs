@@ -54,6 +54,8 @@ pub(crate) fn start() -> Option<Helper> {
     // descriptor it opens in the sandbox's table.
     let pid = unsafe { libc::clone(helper_main, stack.top(), libc::CLONE_VM | libc::CLONE_FILES | libc::SIGCHLD, argument) };
     if pid == -1 {
+        let error = std::io::Error::last_os_error();
+        tracing::debug!(%error, "cannot start the network helper; the sandbox makes its network namespace itself");
         return None;
     }
     Some(Helper { pid, stack, report })

@@ -157,6 +157,13 @@ impl Spec {
         let net_admin = self.security.capabilities().iter().any(|cap| cap == "NET_ADMIN");
         self.network.validate(caller.is_root(), net_admin)?;
         self.limits.validate()?;
+        if self.limits.pids == Some(1) && !self.process.as_pid_1 {
+            return Err(SpecError::invalid(
+                "process limit",
+                "1",
+                "the sandbox's init and the payload are 2 processes; use --pids 2 or more, or --as-pid-1",
+            ));
+        }
         Ok(())
     }
 
@@ -416,6 +423,17 @@ mod tests {
         let mut spec = Spec::for_command(["true"]);
         spec.namespaces.user = NsSource::Shared;
         assert!(spec.validate(&caller(1000)).is_err());
+        assert!(spec.validate(&caller(0)).is_ok());
+    }
+
+    #[test]
+    fn one_process_only_as_pid_1() {
+        let mut spec = Spec::for_command(["true"]);
+        spec.limits.pids = Some(1);
+        let error = spec.validate(&caller(0)).unwrap_err().to_string();
+        assert!(error.contains("use --pids 2 or more, or --as-pid-1"), "{error}");
+
+        spec.process.as_pid_1 = true;
         assert!(spec.validate(&caller(0)).is_ok());
     }
 }
