@@ -70,14 +70,12 @@ fn change_directory(context: &Context<'_>) -> Result<(), SetupError> {
 /// caller ignored or blocked: a trapped signal must reach the payload's handler.
 ///
 /// `execve` resets every handled signal to its default already; only ignored ones survive
-/// it, so only those (read from `/proc/self/status` in one go) are reset here.
+/// it, so only those are reset here.
 pub(crate) fn reset_signals() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    let ignored = ignored_signals().unwrap_or(u64::MAX);
     for signal in Signal::iterator() {
-        let bit = 1u64 << (signal as i32 - 1);
-        if ignored & bit != 0 && signal != Signal::SIGKILL && signal != Signal::SIGSTOP {
+        if signal != Signal::SIGKILL && signal != Signal::SIGSTOP && is_ignored(signal) {
             // SAFETY: installing SIG_DFL runs no code of ours in signal context.
             let _ = unsafe { sigaction(signal, &default) };
         }
@@ -85,11 +83,17 @@ pub(crate) fn reset_signals() {
     let _ = SigSet::empty().thread_set_mask();
 }
 
-/// The mask of ignored signals, from the `SigIgn` line of `/proc/self/status`.
-fn ignored_signals() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("SigIgn:"))?;
-    u64::from_str_radix(line.trim_start_matches("SigIgn:").trim(), 16).ok()
+/// Tells whether `signal` is ignored; an error counts as ignored, so that it gets reset.
+/// One query per signal costs less than reading `SigIgn` from `/proc/self/status`.
+fn is_ignored(signal: nix::sys::signal::Signal) -> bool {
+    let mut current = std::mem::MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: a null new action only reads the current one into `current`.
+    let result = unsafe { libc::sigaction(signal as libc::c_int, std::ptr::null(), current.as_mut_ptr()) };
+    if result != 0 {
+        return true;
+    }
+    // SAFETY: the kernel filled `current` since the call succeeded.
+    unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN
 }
 
 /// Closes every descriptor above 2 at exec, except those the spec keeps.
