@@ -231,6 +231,23 @@ fn killed_supervisor_leaves_nothing(#[values(As::Root, As::User)] who: As) {
 }
 
 #[test]
+fn exec_joins_the_sandbox_cgroups() {
+    let state = State::new(As::Root);
+    state.run(["create", "limited", "--pids", "50", "--memory", "64M", "--", "sleep", "1000"]).expect_success();
+
+    // The exec'd process is in the sandbox's cgroup namespace, whose root is the sandbox's
+    // cgroup. A process in that cgroup reads "/" there, and one outside reads "/..".
+    let out = state.run(["exec", "limited", "--", "cat", "/proc/self/cgroup"]);
+    out.expect_success();
+    let lines: Vec<&str> = out.stdout.lines().filter(|line| line.contains(":pids:") || line.contains(":memory:")).collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    for line in lines {
+        assert!(line.ends_with(":/"), "the exec'd process is outside the sandbox's cgroup: {line}");
+    }
+    state.run(["stop", "limited"]).expect_success();
+}
+
+#[test]
 fn killed_supervisor_reclaimed_by_rm() {
     let state = State::new(As::Root);
     state.run(["create", "doomed", "--pids", "50", "--", "sleep", "1000"]).expect_success();

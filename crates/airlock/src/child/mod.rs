@@ -184,11 +184,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
             .at(Step::TimeNamespace, || "cannot create a time namespace".into())?;
     }
     if context.cgroups_pending {
-        match context.channel.recv::<ToSandbox>() {
-            Ok(Some(ToSandbox::InCgroups)) => {}
-            // The supervisor could not move the sandbox and will say why.
-            _ => exit_now(125),
-        }
+        join_cgroups(&context.channel)?;
     }
     if context.loopback_outside {
         match context.channel.recv::<ToSandbox>() {
@@ -214,6 +210,25 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
             .at(Step::Start, || "cannot create a cgroup namespace".into())?;
     }
     Ok(built)
+}
+
+/// Moves the sandbox into each v1 cgroup whose `tasks` file the supervisor sends, until
+/// `InCgroups` arrives. The sandbox has one thread here, so moving the thread moves the
+/// process, and every process it starts later begins inside.
+fn join_cgroups(channel: &Channel) -> Result<(), SetupError> {
+    loop {
+        match channel.recv_with_fd::<ToSandbox>() {
+            Ok(Some((ToSandbox::JoinCgroup { tasks }, Some(file)))) => {
+                let dir = tasks.parent().unwrap_or(&tasks).display().to_string();
+                rustix::io::write(&file, b"0")
+                    .map_err(std::io::Error::from)
+                    .at(Step::Cgroups, || format!("cannot move into the cgroup {dir}"))?;
+            }
+            Ok(Some((ToSandbox::InCgroups, _))) => return Ok(()),
+            // The supervisor could not make or join the cgroups and reports the reason.
+            _ => exit_now(125),
+        }
+    }
 }
 
 /// Ends the process at once, as the child of a fork must: no atexit handlers or buffers

@@ -30,8 +30,11 @@ use rustix::net::{
 pub enum ToSandbox {
     /// The id maps and host-side network are in place: go on with the setup.
     Continue,
-    /// The sandbox is in its cgroups (sent after `Continue` when the supervisor moves it
-    /// there, which takes a while and overlaps with the sandbox's own setup).
+    /// A v1 cgroup's `tasks` file, opened by the supervisor, arrives with this message as a
+    /// descriptor: the sandbox moves itself into the cgroup by writing `0` to it.
+    JoinCgroup { tasks: std::path::PathBuf },
+    /// The sandbox's cgroups are ready (sent after `Continue` and any `JoinCgroup`, when
+    /// the supervisor makes or joins cgroups while the sandbox does its own setup).
     InCgroups,
     /// Sent after `Continue` (and `InCgroups`) when root's supervisor was to bring up the
     /// sandbox's `lo`: whether it did; if not, the sandbox does.
@@ -63,6 +66,7 @@ pub enum ToSupervisor {
 pub enum Step {
     Start,
     Identity,
+    Cgroups,
     Network,
     Mounts,
     PivotRoot,
@@ -84,6 +88,7 @@ impl fmt::Display for Step {
         f.write_str(match self {
             Step::Start => "start",
             Step::Identity => "user and group ids",
+            Step::Cgroups => "cgroups",
             Step::Network => "network",
             Step::Mounts => "mounts",
             Step::PivotRoot => "root switch",

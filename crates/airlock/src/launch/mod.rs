@@ -247,7 +247,13 @@ fn hand_over(
         sandbox.cgroups = Some(plan.create()?);
     }
     if let Some(cgroups) = sandbox.cgroups.as_ref().filter(|cgroups| cgroups.needs_attach(in_v2_cgroup)) {
-        cgroups.attach(sandbox.pid, in_v2_cgroup)?;
+        cgroups.attach_v2(sandbox.pid, in_v2_cgroup)?;
+        for (tasks, file) in cgroups.v1_tasks()? {
+            sandbox
+                .channel
+                .send_with_fd(&ToSandbox::JoinCgroup { tasks }, Some(file.as_fd()))
+                .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+        }
         sandbox
             .channel
             .send(&ToSandbox::InCgroups)

@@ -12,7 +12,7 @@
 
 use super::{NamedError, StateDir};
 use crate::child::{AtStep, SetupError};
-use crate::error::Error;
+use crate::error::{describe, Error};
 use crate::launch::channel::{ExitStatus, Step};
 use crate::spec::{Caller, NamespaceKind, NsSource};
 use nix::sys::signal::Signal;
@@ -20,7 +20,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to run in a sandbox, and how.
 #[derive(Debug, Clone, Default)]
@@ -71,11 +71,7 @@ pub fn exec(state: &StateDir, name: &str, options: &ExecOptions) -> Result<ExitS
     let mounts = crate::fs::plan(&spec);
 
     // The cgroup files are host paths, so they are opened before the mount namespace changes.
-    let cgroup_procs: Vec<OwnedFd> = record
-        .cgroups
-        .iter()
-        .filter_map(|dir| rustix::fs::open(dir.join("cgroup.procs"), rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok())
-        .collect();
+    let cgroups = CgroupFiles::open(&record.cgroups)?;
 
     let forwarder = crate::launch::signals::Forwarder::install().map_err(|error| Error::io("cannot set up signal forwarding", error))?;
     join(&pidfd, init.pid, &spec, options.only.as_deref())?;
@@ -101,6 +97,10 @@ pub fn exec(state: &StateDir, name: &str, options: &ExecOptions) -> Result<ExitS
             if !matches!(rustix::io::read(&go_read, &mut byte), Ok(1)) {
                 crate::child::exit_now(125);
             }
+            if let Err(message) = cgroups.join_v1() {
+                let _ = rustix::io::write(&report_write, format!("125:{message}").as_bytes());
+                crate::child::exit_now(125);
+            }
             let slave = terminal.as_ref().map(|(_, slave)| slave.as_path());
             let failure = run_process(&spec, &ids, &caller, slave, &mounts, filter.as_deref(), restricted);
             let (code, message) = failure;
@@ -112,12 +112,10 @@ pub fn exec(state: &StateDir, name: &str, options: &ExecOptions) -> Result<ExitS
     drop(report_write);
     drop(go_read);
 
-    for procs in &cgroup_procs {
-        if let Err(error) = rustix::io::write(procs, child.to_string().as_bytes()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
-            return Err(Error::io("cannot move the process into the sandbox's cgroup", error.into()));
-        }
+    if let Err(error) = cgroups.attach_v2(child) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None);
+        return Err(error);
     }
     let _ = rustix::io::write(&go_write, b"x");
     drop(go_write);
@@ -195,6 +193,53 @@ fn join(pidfd: &OwnedFd, pid: i32, spec: &crate::spec::Spec, only: Option<&[Name
 }
 
 /// Sets up and executes the process; returns only on failure, with its exit code and message.
+/// The sandbox's cgroup files that an exec'd process joins. On cgroup v1 the process moves
+/// itself by writing `0` to `tasks`, so it skips the global lock and its RCU grace period
+/// (see `Cgroups::v1_tasks`). v2 has no `tasks` file, so the process is moved through
+/// `cgroup.procs`.
+struct CgroupFiles {
+    v1_tasks: Vec<(PathBuf, OwnedFd)>,
+    v2_procs: Vec<(PathBuf, OwnedFd)>,
+}
+
+impl CgroupFiles {
+    fn open(dirs: &[PathBuf]) -> Result<CgroupFiles, Error> {
+        let open = |path: &Path| {
+            rustix::fs::open(path, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+        };
+        let mut files = CgroupFiles { v1_tasks: Vec::new(), v2_procs: Vec::new() };
+        for dir in dirs {
+            let tasks = dir.join("tasks");
+            if let Ok(fd) = open(&tasks) {
+                files.v1_tasks.push((dir.clone(), fd));
+                continue;
+            }
+            let procs = dir.join("cgroup.procs");
+            let fd = open(&procs).map_err(|error| Error::io(format!("cannot open {}", procs.display()), error.into()))?;
+            files.v2_procs.push((dir.clone(), fd));
+        }
+        Ok(files)
+    }
+
+    /// Moves the calling process, which must have one thread, into the v1 cgroups.
+    fn join_v1(&self) -> Result<(), String> {
+        for (dir, tasks) in &self.v1_tasks {
+            rustix::io::write(tasks, b"0")
+                .map_err(|error| format!("cannot move the process into the cgroup {}: {}", dir.display(), describe(&std::io::Error::from(error))))?;
+        }
+        Ok(())
+    }
+
+    /// Moves the process `pid` into the v2 cgroup.
+    fn attach_v2(&self, pid: i32) -> Result<(), Error> {
+        for (dir, procs) in &self.v2_procs {
+            rustix::io::write(procs, pid.to_string().as_bytes())
+                .map_err(|error| Error::io(format!("cannot move the process into the cgroup {}", dir.display()), error.into()))?;
+        }
+        Ok(())
+    }
+}
+
 fn run_process(
     spec: &crate::spec::Spec,
     ids: &crate::spec::validate::ResolvedIds,
