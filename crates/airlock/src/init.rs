@@ -33,8 +33,8 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// Starts the payload and waits for it; returns only a failure to report before the payload
 /// ran.
-pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built) -> ToSupervisor {
-    match start(context, built) {
+pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: Vec<OwnedFd>) -> ToSupervisor {
+    match start(context, built, leave_cgroups) {
         Ok(never) => match never {},
         Err(message) => message,
     }
@@ -42,7 +42,7 @@ pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built) -> ToSuperviso
 
 enum Never {}
 
-fn start(context: &Context<'_>, built: crate::fs::Built) -> Result<Never, ToSupervisor> {
+fn start(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: Vec<OwnedFd>) -> Result<Never, ToSupervisor> {
     let crate::fs::Built { mounts, sources, .. } = built;
     let signals = watch_signals().map_err(SetupError::into_message)?;
     // With a shared PID namespace init is not PID 1, yet orphans must still come to it.
@@ -105,6 +105,11 @@ fn start(context: &Context<'_>, built: crate::fs::Built) -> Result<Never, ToSupe
     // once leaves no process of the sandbox running. The kernel's release of the
     // namespaces and mounts happens in init's exit, which nobody needs to wait for.
     kill_remaining();
+    // Alone in its cgroups now, init moves to their parents, so the supervisor can remove
+    // them at once. Should a move fail, the supervisor waits for init's exit instead.
+    for file in &leave_cgroups {
+        let _ = rustix::io::write(file, b"0");
+    }
     let _ = context.channel.send(&ToSupervisor::Exited(status));
     exit_now(status.code())
 }

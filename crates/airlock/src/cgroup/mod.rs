@@ -228,6 +228,36 @@ impl Cgroups {
         Ok(files)
     }
 
+    /// Opens the `tasks` file of each group's parent, for init to leave the groups once
+    /// the rest of the sandbox has ended, so that they can be removed before init's exit.
+    /// Empty when a group is on v2 (a process cannot leave a v2 group that cheaply) or a
+    /// file cannot be opened: the supervisor then waits for init's exit instead.
+    pub(crate) fn v1_parent_tasks(&self) -> Vec<(PathBuf, OwnedFd)> {
+        if self.groups.iter().any(|group| group.v2) {
+            return Vec::new();
+        }
+        let mut files = Vec::new();
+        for group in &self.groups {
+            let path = group.dir.parent().unwrap_or(&group.dir).join("tasks");
+            match std::fs::OpenOptions::new().write(true).open(&path) {
+                Ok(file) => files.push((path, OwnedFd::from(file))),
+                Err(error) => {
+                    tracing::debug!(path = %path.display(), %error, "init cannot leave the cgroups; waiting for its exit instead");
+                    return Vec::new();
+                }
+            }
+        }
+        files
+    }
+
+    /// Removes the groups if no process is left in any; returns whether it did.
+    pub(crate) fn remove_if_empty(&mut self) -> bool {
+        let removed = self.groups.iter().rev().take_while(|group| std::fs::remove_dir(&group.dir).is_ok()).count();
+        let left = self.groups.len() - removed;
+        self.groups.truncate(left);
+        left == 0
+    }
+
     /// The limit the payload ran into, if the cgroups counted one.
     pub(crate) fn limit_hit(&self) -> Option<LimitHit> {
         for group in &self.groups {

@@ -17,7 +17,7 @@ use crate::error::describe;
 use crate::launch::channel::{Channel, Step, ToSandbox, ToSupervisor};
 use crate::spec::validate::ResolvedIds;
 use crate::spec::{Caller, NsSource, Spec};
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 
 /// The data the cloned process reads from its copy of the supervisor's memory.
 pub(crate) struct Context<'a> {
@@ -112,8 +112,8 @@ pub(crate) fn main(context: Context<'_>) -> ! {
 
 /// Sets the sandbox up and starts the payload; returns only the failure to report.
 fn run(context: &Context<'_>) -> ToSupervisor {
-    let built = match prepare_sandbox(context) {
-        Ok(built) => built,
+    let (built, leave_cgroups) = match prepare_sandbox(context) {
+        Ok(prepared) => prepared,
         Err(error) => return error.into_message(),
     };
     if context.spec.process.as_pid_1 {
@@ -122,13 +122,13 @@ fn run(context: &Context<'_>) -> ToSupervisor {
         };
         payload::exec_payload(context, None, &built.mounts, &report)
     } else {
-        crate::init::run(context, built)
+        crate::init::run(context, built, leave_cgroups)
     }
 }
 
 /// The steps shared by init and the payload: ids, network, mounts, host name. Returns the
-/// file system that was built.
-fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError> {
+/// file system that was built, and the cgroup files for init to leave its cgroups through.
+fn prepare_sandbox(context: &Context<'_>) -> Result<(crate::fs::Built, Vec<OwnedFd>), SetupError> {
     // The supervisor's death must end the sandbox: SIGKILL reaches even PID 1 when the
     // kernel sends it on the parent's exit.
     crate::sys::set_parent_death_signal(libc::SIGKILL)
@@ -183,9 +183,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }
             .at(Step::TimeNamespace, || "cannot create a time namespace".into())?;
     }
-    if context.cgroups_pending {
-        join_cgroups(&context.channel)?;
-    }
+    let leave_cgroups = if context.cgroups_pending { join_cgroups(&context.channel)? } else { Vec::new() };
     if context.loopback_outside {
         match context.channel.recv::<ToSandbox>() {
             Ok(Some(ToSandbox::Loopback { up: true })) => {}
@@ -209,13 +207,15 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<crate::fs::Built, SetupError
         unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWCGROUP) }
             .at(Step::Start, || "cannot create a cgroup namespace".into())?;
     }
-    Ok(built)
+    Ok((built, leave_cgroups))
 }
 
 /// Moves the sandbox into each v1 cgroup whose `tasks` file the supervisor sends, until
 /// `InCgroups` arrives. The sandbox has one thread here, so moving the thread moves the
-/// process, and every process it starts later begins inside.
-fn join_cgroups(channel: &Channel) -> Result<(), SetupError> {
+/// process, and every process it starts later begins inside. Returns the files of
+/// `LeaveCgroup` messages.
+fn join_cgroups(channel: &Channel) -> Result<Vec<OwnedFd>, SetupError> {
+    let mut leave = Vec::new();
     loop {
         match channel.recv_with_fd::<ToSandbox>() {
             Ok(Some((ToSandbox::JoinCgroup { tasks }, Some(file)))) => {
@@ -224,7 +224,8 @@ fn join_cgroups(channel: &Channel) -> Result<(), SetupError> {
                     .map_err(std::io::Error::from)
                     .at(Step::Cgroups, || format!("cannot move into the cgroup {dir}"))?;
             }
-            Ok(Some((ToSandbox::InCgroups, _))) => return Ok(()),
+            Ok(Some((ToSandbox::LeaveCgroup { .. }, Some(file)))) => leave.push(file),
+            Ok(Some((ToSandbox::InCgroups, _))) => return Ok(leave),
             // The supervisor could not make or join the cgroups and reports the reason.
             _ => exit_now(125),
         }

@@ -33,6 +33,10 @@ pub enum ToSandbox {
     /// A v1 cgroup's `tasks` file, opened by the supervisor, arrives with this message as a
     /// descriptor: the sandbox moves itself into the cgroup by writing `0` to it.
     JoinCgroup { tasks: std::path::PathBuf },
+    /// The `tasks` file of a v1 cgroup's parent arrives with this message as a descriptor:
+    /// init writes `0` to it once every other process has ended, which lets the supervisor
+    /// remove the cgroups without waiting for init's exit.
+    LeaveCgroup { tasks: std::path::PathBuf },
     /// The sandbox's cgroups are ready (sent after `Continue` and any `JoinCgroup`, when
     /// the supervisor makes or joins cgroups while the sandbox does its own setup).
     InCgroups,

@@ -90,6 +90,9 @@ pub struct Sandbox {
     terminal: Option<terminal::Relay>,
     status: Option<StatusWriter>,
     as_pid_1: bool,
+    /// Init leaves the cgroups before it reports the payload's status (see
+    /// `Cgroups::v1_parent_tasks`), so they can be removed without waiting for its exit.
+    init_leaves_cgroups: bool,
     applied: Option<crate::security::Applied>,
     cgroups: Option<crate::cgroup::Cgroups>,
     limits: crate::spec::Limits,
@@ -212,6 +215,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         terminal: None,
         status: options.status_fd.map(StatusWriter::new),
         as_pid_1: spec.process.as_pid_1,
+        init_leaves_cgroups: false,
         applied: None,
         cgroups,
         limits: spec.limits.clone(),
@@ -252,6 +256,15 @@ fn hand_over(
             sandbox
                 .channel
                 .send_with_fd(&ToSandbox::JoinCgroup { tasks }, Some(file.as_fd()))
+                .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+        }
+        // With --as-pid-1 there is no init to leave them: the payload's exit empties them.
+        let leave = if sandbox.as_pid_1 { Vec::new() } else { cgroups.v1_parent_tasks() };
+        sandbox.init_leaves_cgroups = !leave.is_empty();
+        for (tasks, file) in leave {
+            sandbox
+                .channel
+                .send_with_fd(&ToSandbox::LeaveCgroup { tasks }, Some(file.as_fd()))
                 .map_err(|error| Error::io("cannot reach the sandbox", error))?;
         }
         sandbox

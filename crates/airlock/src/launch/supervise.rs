@@ -19,8 +19,10 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
     let mut timer = Timer::new(&sandbox.limits);
     // Init reports the payload's status once every other process of the sandbox is gone.
     // Its own exit, where the kernel releases the namespaces and mounts, can then finish
-    // after airlock returns. Cgroups to remove and a terminal to drain need it to end first.
-    let wait_for_init = sandbox.cgroups.is_some() || sandbox.terminal.is_some();
+    // after airlock returns. A terminal to drain needs it to end first, and so do cgroups,
+    // unless init leaves them before it reports.
+    let cgroups_need_init_gone = sandbox.cgroups.is_some() && !sandbox.init_leaves_cgroups;
+    let wait_for_init = cgroups_need_init_gone || sandbox.terminal.is_some();
 
     loop {
         if let Some(signal) = timer.due() {
@@ -114,8 +116,12 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
     sandbox.terminal = None;
 
     let limit = limit_reached(&sandbox, status, timer.fired);
-    if let Some(cgroups) = &mut sandbox.cgroups {
-        cgroups.remove();
+    if let Some(mut cgroups) = sandbox.cgroups.take() {
+        // If init could not leave them, they are empty only once it has exited.
+        if !cgroups.remove_if_empty() {
+            let _ = reap(&sandbox);
+            cgroups.remove();
+        }
     }
     if let Some(writer) = &mut sandbox.status {
         writer.exited(status, limit.as_ref());
