@@ -271,6 +271,20 @@ connect udp 127.0.0.1 5353 retry
 }
 
 #[test]
+fn sandbox_reaches_its_own_published_port() {
+    // The DNAT sends the connection back out of the bridge port it came in on, which takes
+    // hairpin mode on that port; the masquerade makes the reply return the same way.
+    let out = network_script(
+        As::Root,
+        r#"
+al run --net bridge --publish 8080:8000 -- sh -c \
+  'python3 -c "$1" tcp 0.0.0.0 8000 self 1 & python3 -c "$2" tcp 10.200.0.1 8080 retry; wait' sh "$SERVER" "$CLIENT"
+"#,
+    );
+    assert_lines(&out, &["self sees 10.89.0.1"]);
+}
+
+#[test]
 fn bulk_data_crosses_bridge_in_big_packets() {
     // Out through NAT to upstream, and in from the host. The capture shows that the bridge
     // carried IPv4 packets over 64 KiB ("BIG TCP"), and the receivers that nothing was lost

@@ -9,7 +9,9 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -136,6 +138,17 @@ impl Netlink {
             }
             result => result,
         }
+    }
+
+    /// Lets the bridge send frames back out of its port `port`, where they came in
+    /// ("hairpin" mode). A sandbox that connects to its own published port needs it: the
+    /// DNAT turns the connection back to the sandbox, through the port it came from.
+    pub fn set_hairpin(&mut self, port: &str) -> Result<(), RtnlError> {
+        let attribute = LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(true)])),
+        ]);
+        self.change_link(port, attribute, || format!("turn on hairpin mode on bridge port {port}"))
     }
 
     /// Brings `link` up.

@@ -189,6 +189,7 @@ impl Pending {
                 netlink.create_veth(link, SANDBOX_LINK, netns.as_fd())?;
                 netlink.set_master(link, &guard.network.bridge)?;
                 netlink.allow_large_segments(&guard.network.bridge)?;
+                netlink.set_hairpin(link)?;
                 netlink.set_up(link)?;
                 if !forwards.is_empty() || dns.is_some() {
                     let table = super::nftables::Table::new(super::nftables::Family::Inet, guard.lease.table.clone());

@@ -95,6 +95,7 @@ fn bridge_and_veth_into_namespace() {
         netlink.create_veth("al-test-h", "eth0", sandbox.fd()).unwrap();
         netlink.set_master("al-test-h", "al-test").unwrap();
         netlink.allow_large_segments("al-test").unwrap();
+        netlink.set_hairpin("al-test-h").unwrap();
         netlink.set_up("al-test").unwrap();
         netlink.set_up("al-test-h").unwrap();
 
@@ -105,6 +106,7 @@ fn bridge_and_veth_into_namespace() {
         let veth = ip_link("al-test-h").expect("the host end of the veth pair is missing");
         assert_eq!(veth["linkinfo"]["info_kind"], "veth");
         assert_eq!(veth["master"], "al-test");
+        assert_eq!(veth["linkinfo"]["info_slave_data"]["hairpin"], true, "{veth}");
         assert!(has_flag(&veth, "UP"), "the host end is not up: {veth}");
 
         assert!(ip_link("eth0").is_none(), "the peer was created in the host's namespace");
