@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use rstest::rstest;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -219,6 +220,38 @@ fn bad_limits_rejected_before_start(#[values(As::Root, As::User)] who: As) {
         assert_eq!(out.stderr.lines().count(), 1, "{options:?}: {}", out.stderr);
         assert!(out.stderr.starts_with("airlock: "), "{options:?}: {}", out.stderr);
     }
+}
+
+#[test]
+fn cgroup_parent_is_free_when_airlock_returns() {
+    // Init ends after airlock returns, but in airlock's own cgroups, never in the parent.
+    // The first payload leaves 500 mounts behind, so that init's exit takes a while.
+    let parent = Delegated::new("free");
+    let mounts = "for i in $(seq 500); do mkdir /tmp/m$i && mount -t tmpfs m /tmp/m$i; done";
+    let unconfined = ["--cap-add", "SYS_ADMIN", "--landlock", "off", "--seccomp", "unconfined", "--", "sh", "-c", mounts];
+    for round in 0..10 {
+        let mut args = vec!["run", "--cgroup-parent", &parent.relative, "--pids", "20", "--memory", "64M"];
+        args.extend(if round == 0 { &unconfined[..] } else { &["--", "true"][..] });
+        // Not through pipes: reading them to the end would wait for init's exit too.
+        let status = airlock(As::Root, args).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+        assert!(status.success(), "round {round}: {status}");
+        for dir in &parent.dirs {
+            let tasks = std::fs::read_to_string(dir.join("tasks")).unwrap();
+            assert!(tasks.is_empty(), "round {round}: {} holds {tasks}", dir.display());
+        }
+    }
+}
+
+#[test]
+fn payload_finds_no_cgroup_file_in_init() {
+    // With CAP_KILL and no Landlock the payload may read init's descriptors. None of them
+    // may be a cgroup file that would let it leave its cgroups.
+    let script = "for fd in /proc/1/fd/*; do readlink $fd; done";
+    let args = ["run", "--pids", "20", "--memory", "64M", "--landlock", "off", "--cap-add", "KILL", "--", "sh", "-c", script];
+    let out = run(As::Root, args);
+    out.expect_success();
+    assert!(out.stdout.contains("socket:"), "the payload could not read init's descriptors: {}", out.stdout);
+    assert!(!out.stdout.contains("cgroup"), "init holds a cgroup file: {}", out.stdout);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! init, so the kernel then kills whatever is left.
 
 use crate::child::{exit_now, payload, AtStep, Context, SetupError};
-use crate::launch::channel::{ExitStatus, Step, ToSupervisor};
+use crate::launch::channel::{ExitStatus, Step, ToSandbox, ToSupervisor};
 use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -33,7 +33,7 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// Starts the payload and waits for it; returns only a failure to report before the payload
 /// ran.
-pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: Vec<OwnedFd>) -> ToSupervisor {
+pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: bool) -> ToSupervisor {
     match start(context, built, leave_cgroups) {
         Ok(never) => match never {},
         Err(message) => message,
@@ -42,7 +42,7 @@ pub(crate) fn run(context: &Context<'_>, built: crate::fs::Built, leave_cgroups:
 
 enum Never {}
 
-fn start(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: Vec<OwnedFd>) -> Result<Never, ToSupervisor> {
+fn start(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: bool) -> Result<Never, ToSupervisor> {
     let crate::fs::Built { mounts, sources, .. } = built;
     let signals = watch_signals().map_err(SetupError::into_message)?;
     // With a shared PID namespace init is not PID 1, yet orphans must still come to it.
@@ -105,13 +105,26 @@ fn start(context: &Context<'_>, built: crate::fs::Built, leave_cgroups: Vec<Owne
     // once leaves no process of the sandbox running. The kernel's release of the
     // namespaces and mounts happens in init's exit, which nobody needs to wait for.
     kill_remaining();
-    // Alone in its cgroups now, init moves to their parents, so the supervisor can remove
-    // them at once. Should a move fail, the supervisor waits for init's exit instead.
-    for file in &leave_cgroups {
-        let _ = rustix::io::write(file, b"0");
+    if leave_cgroups {
+        leave_cgroups_now(&context.channel);
     }
     let _ = context.channel.send(&ToSupervisor::Exited(status));
     exit_now(status.code())
+}
+
+/// Moves init, alone in the sandbox's cgroups now, to airlock's own cgroups through the
+/// files the supervisor sends on request, so the supervisor can remove the sandbox's
+/// cgroups at once. If anything fails here, the supervisor waits for init's exit instead.
+fn leave_cgroups_now(channel: &crate::launch::channel::Channel) {
+    if channel.send(&ToSupervisor::Alone).is_err() {
+        return;
+    }
+    while let Ok(Some((ToSandbox::LeaveCgroup { last, .. }, Some(file)))) = channel.recv_with_fd::<ToSandbox>() {
+        let _ = rustix::io::write(&file, b"0");
+        if last {
+            return;
+        }
+    }
 }
 
 /// Blocks the forwarded signals and SIGCHLD and returns a descriptor that reads them.

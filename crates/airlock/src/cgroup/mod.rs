@@ -92,6 +92,8 @@ struct Group {
     dir: PathBuf,
     v2: bool,
     controllers: Vec<Controller>,
+    /// airlock's own cgroup in the same hierarchy.
+    own: PathBuf,
 }
 
 /// A group before it exists: where it goes and what to write.
@@ -175,7 +177,8 @@ impl Cgroups {
         }
         let dir = planned.parent.join(name);
         std::fs::create_dir(&dir).map_err(|e| CgroupError::io("create the cgroup", &dir, e))?;
-        self.groups.push(Group { dir: dir.clone(), v2: planned.hierarchy.is_v2(), controllers: planned.controllers.clone() });
+        let own = planned.hierarchy.mount.join(&planned.hierarchy.own);
+        self.groups.push(Group { dir: dir.clone(), v2: planned.hierarchy.is_v2(), controllers: planned.controllers.clone(), own });
 
         if !planned.hierarchy.is_v2() && planned.controllers.contains(&Controller::Cpuset) {
             // A v1 cpuset cgroup takes no process until it has CPUs and memory nodes.
@@ -228,17 +231,19 @@ impl Cgroups {
         Ok(files)
     }
 
-    /// Opens the `tasks` file of each group's parent, for init to leave the groups once
-    /// the rest of the sandbox has ended, so that they can be removed before init's exit.
-    /// Empty when a group is on v2 (a process cannot leave a v2 group that cheaply) or a
-    /// file cannot be opened: the supervisor then waits for init's exit instead.
-    pub(crate) fn v1_parent_tasks(&self) -> Vec<(PathBuf, OwnedFd)> {
+    /// Opens the `tasks` file of airlock's own cgroup in each group's hierarchy, for init
+    /// to move back to once the rest of the sandbox has ended, so that the groups can be
+    /// removed before init's exit. Init ends there after airlock has returned, as it does in
+    /// a run without limits; a `--cgroup-parent` is never left busy. Empty when a group is
+    /// on v2 (a process cannot move itself there that cheaply) or a file cannot be opened:
+    /// the supervisor then waits for init's exit instead.
+    pub(crate) fn v1_own_tasks(&self) -> Vec<(PathBuf, OwnedFd)> {
         if self.groups.iter().any(|group| group.v2) {
             return Vec::new();
         }
         let mut files = Vec::new();
         for group in &self.groups {
-            let path = group.dir.parent().unwrap_or(&group.dir).join("tasks");
+            let path = group.own.join("tasks");
             match std::fs::OpenOptions::new().write(true).open(&path) {
                 Ok(file) => files.push((path, OwnedFd::from(file))),
                 Err(error) => {

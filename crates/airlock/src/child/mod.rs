@@ -17,7 +17,7 @@ use crate::error::describe;
 use crate::launch::channel::{Channel, Step, ToSandbox, ToSupervisor};
 use crate::spec::validate::ResolvedIds;
 use crate::spec::{Caller, NsSource, Spec};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::RawFd;
 
 /// The data the cloned process reads from its copy of the supervisor's memory.
 pub(crate) struct Context<'a> {
@@ -127,8 +127,8 @@ fn run(context: &Context<'_>) -> ToSupervisor {
 }
 
 /// The steps shared by init and the payload: ids, network, mounts, host name. Returns the
-/// file system that was built, and the cgroup files for init to leave its cgroups through.
-fn prepare_sandbox(context: &Context<'_>) -> Result<(crate::fs::Built, Vec<OwnedFd>), SetupError> {
+/// file system that was built, and whether init is to leave the cgroups at the end.
+fn prepare_sandbox(context: &Context<'_>) -> Result<(crate::fs::Built, bool), SetupError> {
     // The supervisor's death must end the sandbox: SIGKILL reaches even PID 1 when the
     // kernel sends it on the parent's exit.
     crate::sys::set_parent_death_signal(libc::SIGKILL)
@@ -183,7 +183,7 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<(crate::fs::Built, Vec<Owned
         unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }
             .at(Step::TimeNamespace, || "cannot create a time namespace".into())?;
     }
-    let leave_cgroups = if context.cgroups_pending { join_cgroups(&context.channel)? } else { Vec::new() };
+    let leave_cgroups = context.cgroups_pending && join_cgroups(&context.channel)?;
     if context.loopback_outside {
         match context.channel.recv::<ToSandbox>() {
             Ok(Some(ToSandbox::Loopback { up: true })) => {}
@@ -212,10 +212,10 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<(crate::fs::Built, Vec<Owned
 
 /// Moves the sandbox into each v1 cgroup whose `tasks` file the supervisor sends, until
 /// `InCgroups` arrives. The sandbox has one thread here, so moving the thread moves the
-/// process, and every process it starts later begins inside. Returns the files of
-/// `LeaveCgroup` messages.
-fn join_cgroups(channel: &Channel) -> Result<Vec<OwnedFd>, SetupError> {
-    let mut leave = Vec::new();
+/// process, and every process it starts later begins inside. Returns whether init is to
+/// leave the cgroups at the end (`LeaveCgroupsAtEnd`).
+fn join_cgroups(channel: &Channel) -> Result<bool, SetupError> {
+    let mut leave_at_end = false;
     loop {
         match channel.recv_with_fd::<ToSandbox>() {
             Ok(Some((ToSandbox::JoinCgroup { tasks }, Some(file)))) => {
@@ -224,8 +224,8 @@ fn join_cgroups(channel: &Channel) -> Result<Vec<OwnedFd>, SetupError> {
                     .map_err(std::io::Error::from)
                     .at(Step::Cgroups, || format!("cannot move into the cgroup {dir}"))?;
             }
-            Ok(Some((ToSandbox::LeaveCgroup { .. }, Some(file)))) => leave.push(file),
-            Ok(Some((ToSandbox::InCgroups, _))) => return Ok(leave),
+            Ok(Some((ToSandbox::LeaveCgroupsAtEnd, _))) => leave_at_end = true,
+            Ok(Some((ToSandbox::InCgroups, _))) => return Ok(leave_at_end),
             // The supervisor could not make or join the cgroups and reports the reason.
             _ => exit_now(125),
         }

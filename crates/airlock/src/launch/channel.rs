@@ -33,10 +33,14 @@ pub enum ToSandbox {
     /// A v1 cgroup's `tasks` file, opened by the supervisor, arrives with this message as a
     /// descriptor: the sandbox moves itself into the cgroup by writing `0` to it.
     JoinCgroup { tasks: std::path::PathBuf },
-    /// The `tasks` file of a v1 cgroup's parent arrives with this message as a descriptor:
-    /// init writes `0` to it once every other process has ended, which lets the supervisor
-    /// remove the cgroups without waiting for init's exit.
-    LeaveCgroup { tasks: std::path::PathBuf },
+    /// Sent before `InCgroups`: at the end, init leaves the cgroups through files it
+    /// requests with `Alone`, so the supervisor can remove them without waiting for its exit.
+    LeaveCgroupsAtEnd,
+    /// The reply to `Alone`: the `tasks` file of airlock's own cgroup in a v1 hierarchy
+    /// arrives as a descriptor, and init writes `0` to it. `last` marks the last file.
+    /// The files reach init only now, when no other process of the sandbox is left that
+    /// could use them to leave its cgroups.
+    LeaveCgroup { tasks: std::path::PathBuf, last: bool },
     /// The sandbox's cgroups are ready (sent after `Continue` and any `JoinCgroup`, when
     /// the supervisor makes or joins cgroups while the sandbox does its own setup).
     InCgroups,
@@ -63,6 +67,8 @@ pub enum ToSupervisor {
     Terminal,
     /// The restrictions the payload runs under, sent just before its exec.
     Applied(crate::security::Applied),
+    /// Every process of the sandbox but init has ended; init waits for `LeaveCgroup`.
+    Alone,
 }
 
 /// One step of the sandbox's ordered setup, named in error messages.

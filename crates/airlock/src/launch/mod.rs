@@ -90,9 +90,9 @@ pub struct Sandbox {
     terminal: Option<terminal::Relay>,
     status: Option<StatusWriter>,
     as_pid_1: bool,
-    /// Init leaves the cgroups before it reports the payload's status (see
-    /// `Cgroups::v1_parent_tasks`), so they can be removed without waiting for its exit.
-    init_leaves_cgroups: bool,
+    /// The files through which init leaves the cgroups before it reports the payload's
+    /// status (see `Cgroups::v1_own_tasks`); sent when init asks, at the end.
+    leave_files: Vec<(std::path::PathBuf, OwnedFd)>,
     applied: Option<crate::security::Applied>,
     cgroups: Option<crate::cgroup::Cgroups>,
     limits: crate::spec::Limits,
@@ -215,7 +215,7 @@ pub fn launch(spec: &Spec, options: &LaunchOptions) -> Result<Sandbox, Error> {
         terminal: None,
         status: options.status_fd.map(StatusWriter::new),
         as_pid_1: spec.process.as_pid_1,
-        init_leaves_cgroups: false,
+        leave_files: Vec::new(),
         applied: None,
         cgroups,
         limits: spec.limits.clone(),
@@ -259,12 +259,11 @@ fn hand_over(
                 .map_err(|error| Error::io("cannot reach the sandbox", error))?;
         }
         // With --as-pid-1 there is no init to leave them: the payload's exit empties them.
-        let leave = if sandbox.as_pid_1 { Vec::new() } else { cgroups.v1_parent_tasks() };
-        sandbox.init_leaves_cgroups = !leave.is_empty();
-        for (tasks, file) in leave {
+        sandbox.leave_files = if sandbox.as_pid_1 { Vec::new() } else { cgroups.v1_own_tasks() };
+        if !sandbox.leave_files.is_empty() {
             sandbox
                 .channel
-                .send_with_fd(&ToSandbox::LeaveCgroup { tasks }, Some(file.as_fd()))
+                .send(&ToSandbox::LeaveCgroupsAtEnd)
                 .map_err(|error| Error::io("cannot reach the sandbox", error))?;
         }
         sandbox

@@ -21,7 +21,7 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
     // Its own exit, where the kernel releases the namespaces and mounts, can then finish
     // after airlock returns. A terminal to drain needs it to end first, and so do cgroups,
     // unless init leaves them before it reports.
-    let cgroups_need_init_gone = sandbox.cgroups.is_some() && !sandbox.init_leaves_cgroups;
+    let cgroups_need_init_gone = sandbox.cgroups.is_some() && sandbox.leave_files.is_empty();
     let wait_for_init = cgroups_need_init_gone || sandbox.terminal.is_some();
 
     loop {
@@ -75,6 +75,7 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
                         break;
                     }
                 }
+                Ok(Some(ToSupervisor::Alone)) => send_leave_files(&sandbox),
                 Ok(Some(other)) => tracing::debug!(?other, "unexpected message from the sandbox"),
                 Ok(None) | Err(_) => channel_open = false,
             }
@@ -127,6 +128,19 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
         writer.exited(status, limit.as_ref());
     }
     Ok(Outcome { status, limit })
+}
+
+/// Sends init the files it leaves the cgroups through. A failure is only logged: the
+/// cgroups then stay busy until init's exit, which the removal waits for.
+fn send_leave_files(sandbox: &Sandbox) {
+    let count = sandbox.leave_files.len();
+    for (index, (tasks, file)) in sandbox.leave_files.iter().enumerate() {
+        let message = super::channel::ToSandbox::LeaveCgroup { tasks: tasks.clone(), last: index + 1 == count };
+        if let Err(error) = sandbox.channel.send_with_fd(&message, Some(file.as_fd())) {
+            tracing::debug!(%error, "cannot send init the files to leave its cgroups");
+            return;
+        }
+    }
 }
 
 fn reap(sandbox: &Sandbox) -> Result<ExitStatus, Error> {
