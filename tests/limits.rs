@@ -243,6 +243,44 @@ fn cgroup_parent_is_free_when_airlock_returns() {
 }
 
 #[test]
+fn gc_removes_cgroups_of_killed_run() {
+    let mut child = airlock(As::Root, ["run", "--pids", "20", "--cpus", "0.5", "--", "sleep", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!("airlock-{}-", child.id());
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let left = || -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for line in own.lines() {
+            let mut fields = line.splitn(3, ':');
+            let (Some(_), Some(list), Some(path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+            if list != "pids" && list != "cpu" {
+                continue;
+            }
+            let parent = Path::new("/sys/fs/cgroup").join(list).join(path.trim_start_matches('/'));
+            for entry in std::fs::read_dir(parent).unwrap().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    found.push(entry.path());
+                }
+            }
+        }
+        found
+    };
+    assert!(eventually(Duration::from_secs(5), || left().len() == 2), "the run made no cgroups: {:?}", left());
+
+    // A killed airlock cannot remove its cgroups; gc does.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(left().len(), 2);
+    let out = run(As::Root, ["gc"]);
+    out.expect_success();
+    assert!(out.stdout.contains("cgroup(s) of sandboxes whose supervisor was killed"), "{}", out.stdout);
+    assert!(left().is_empty(), "gc left {:?}", left());
+}
+
+#[test]
 fn payload_finds_no_cgroup_file_in_init() {
     // With CAP_KILL and no Landlock the payload may read init's descriptors. None of them
     // may be a cgroup file that would let it leave its cgroups.

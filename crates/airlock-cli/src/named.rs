@@ -197,6 +197,10 @@ pub fn gc() -> Result<u8, Error> {
     if leases > 0 {
         println!("reclaimed {leases} network lease(s) of sandboxes whose supervisor was killed");
     }
+    let cgroups = airlock::cgroup::collect_all_garbage();
+    if cgroups > 0 {
+        println!("removed {cgroups} cgroup(s) of sandboxes whose supervisor was killed");
+    }
     Ok(0)
 }
 

@@ -486,11 +486,26 @@ pub(crate) fn group_name() -> String {
     format!("airlock-{pid}-{start_time}")
 }
 
-/// Removes the cgroups in `parent` that supervisors which are gone left behind.
-pub(crate) fn collect_garbage(parent: &Path) {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
+/// Removes the cgroups that killed supervisors left in airlock's own cgroup of every
+/// hierarchy, where they go without `--cgroup-parent`; returns how many. The cgroups in
+/// another parent are removed by the next run that uses it.
+pub fn collect_all_garbage() -> usize {
+    let (Ok(mountinfo), Ok(own)) = (std::fs::read_to_string("/proc/self/mountinfo"), std::fs::read_to_string("/proc/self/cgroup")) else {
+        return 0;
     };
+    hierarchy::discover(&mountinfo, &own)
+        .iter()
+        .map(|hierarchy| collect_garbage(&hierarchy.mount.join(&hierarchy.own)))
+        .sum()
+}
+
+/// Removes the cgroups in `parent` that supervisors which are gone left behind; returns
+/// how many.
+pub(crate) fn collect_garbage(parent: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(rest) = name.to_str().and_then(|name| name.strip_prefix("airlock-")) else {
@@ -508,7 +523,9 @@ pub(crate) fn collect_garbage(parent: &Path) {
         }
         tracing::info!(cgroup = %entry.path().display(), "removing the cgroup of a sandbox whose supervisor is gone");
         remove_group(&entry.path());
+        removed += usize::from(!entry.path().exists());
     }
+    removed
 }
 
 #[cfg(test)]
@@ -590,7 +607,7 @@ mod tests {
         std::fs::create_dir(root.path().join(&own)).unwrap();
         std::fs::create_dir(root.path().join("airlock-999999999-1")).unwrap();
         std::fs::create_dir(root.path().join("other")).unwrap();
-        collect_garbage(root.path());
+        assert_eq!(collect_garbage(root.path()), 1);
         assert!(root.path().join(&own).exists(), "a live supervisor's cgroup was removed");
         assert!(!root.path().join("airlock-999999999-1").exists());
         assert!(root.path().join("other").exists());
