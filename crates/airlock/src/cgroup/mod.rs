@@ -343,6 +343,16 @@ fn plan(hierarchies: &[Hierarchy], limits: &Limits) -> Result<Vec<Planned>, Cgro
             };
             settings::v1(controller, limits, io_file)
         };
+        if !v2 && controller == Controller::Cpuset {
+            // The new cgroup inherits these, and takes no process while either is empty.
+            for (file, what) in [("cpuset.cpus", "CPUs"), ("cpuset.mems", "memory nodes")] {
+                let value = std::fs::read_to_string(parent.join(file)).unwrap_or_default();
+                if value.trim().is_empty() {
+                    let reason = format!("its {file} is empty, so no process can join a cgroup below it; give it {what}, as its own parent has");
+                    return Err(CgroupError::Parent { parent, reason });
+                }
+            }
+        }
         for setting in &settings {
             if !v2 && !parent.join(setting.file).exists() && setting.file.starts_with("memory.memsw") {
                 return Err(CgroupError::Unsupported { option: "--memory-swap", reason: "swap accounting is off on this host (boot with swapaccount=1)".into() });
@@ -598,6 +608,21 @@ mod tests {
         assert!(error.contains("--io-weight") && error.contains("io controller"), "{error}");
         assert!(!root.path().join("unified/parent/airlock-test").exists());
         assert!(!root.path().join("memory/parent/airlock-test").exists());
+    }
+
+    #[test]
+    fn cpuset_parent_without_memory_nodes_creates_nothing() {
+        let (root, mut hierarchies) = tree("");
+        let cpuset = root.path().join("cpuset");
+        std::fs::create_dir_all(cpuset.join("parent")).unwrap();
+        std::fs::write(cpuset.join("parent/cpuset.cpus"), "0-1\n").unwrap();
+        std::fs::write(cpuset.join("parent/cpuset.mems"), "\n").unwrap();
+        hierarchies.push(Hierarchy { mount: cpuset, controllers: vec!["cpuset".into()], own: PathBuf::from("parent") });
+        let limits = Limits { cpuset: Some("0".parse().unwrap()), ..Limits::default() };
+
+        let error = Cgroups::create_in(&hierarchies, &limits, "airlock-test").unwrap_err().to_string();
+        assert!(error.contains("its cpuset.mems is empty"), "{error}");
+        assert!(!root.path().join("cpuset/parent/airlock-test").exists());
     }
 
     #[test]
