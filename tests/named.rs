@@ -248,6 +248,17 @@ fn exec_joins_the_sandbox_cgroups() {
 }
 
 #[test]
+fn exec_respects_a_reached_process_limit() {
+    let state = State::new(As::Root);
+    // Init and sleep: the limit of 2 is reached.
+    state.run(["create", "full", "--pids", "2", "--", "sleep", "1000"]).expect_success();
+    let out = state.run(["exec", "full", "--", "true"]);
+    out.expect_code(125);
+    assert!(out.stderr.contains("its process limit (2) is reached"), "{}", out.stderr);
+    state.run(["stop", "full"]).expect_success();
+}
+
+#[test]
 fn killed_supervisor_reclaimed_by_rm() {
     let state = State::new(As::Root);
     state.run(["create", "doomed", "--pids", "50", "--", "sleep", "1000"]).expect_success();

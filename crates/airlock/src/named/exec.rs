@@ -193,6 +193,19 @@ fn join(pidfd: &OwnedFd, pid: i32, spec: &crate::spec::Spec, only: Option<&[Name
 }
 
 /// Sets up and executes the process; returns only on failure, with its exit code and message.
+/// Fails when the cgroup `dir` has a process limit that is reached already: moving a
+/// process into a cgroup ignores the limit, which would let `exec` exceed it.
+fn check_room_for_one_more(dir: &Path) -> Result<(), Error> {
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok().and_then(|text| text.trim().parse::<u64>().ok());
+    match (read("pids.max"), read("pids.current")) {
+        (Some(max), Some(current)) if current >= max => Err(Error::io(
+            format!("cannot run another process in the sandbox: its process limit ({max}) is reached"),
+            std::io::Error::from_raw_os_error(libc::EAGAIN),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The sandbox's cgroup files that an exec'd process joins. On cgroup v1 the process moves
 /// itself by writing `0` to `tasks`, so it skips the global lock and its RCU grace period
 /// (see `Cgroups::v1_tasks`). v2 has no `tasks` file, so the process is moved through
@@ -209,6 +222,7 @@ impl CgroupFiles {
         };
         let mut files = CgroupFiles { v1_tasks: Vec::new(), v2_procs: Vec::new() };
         for dir in dirs {
+            check_room_for_one_more(dir)?;
             let tasks = dir.join("tasks");
             if let Ok(fd) = open(&tasks) {
                 files.v1_tasks.push((dir.clone(), fd));
