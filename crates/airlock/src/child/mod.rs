@@ -161,14 +161,15 @@ fn prepare_sandbox(context: &Context<'_>) -> Result<(crate::fs::Built, bool), Se
         Some(captured) => captured,
         None => crate::fs::capture(context)?,
     };
-    let built = crate::fs::setup(context, captured)?;
+    let mut built = crate::fs::setup(context, captured)?;
     if context.network_in_parallel {
         match network_helper {
             Some(helper) => helper.join()?,
             None => netns::make_here()?,
         }
-        if let Some(last_pid) = &built.last_pid {
-            netns::restore_pid_numbering(last_pid);
+        // Closed once used, so init does not hold it for the payload's life.
+        if let Some(last_pid) = built.last_pid.take() {
+            netns::restore_pid_numbering(&last_pid);
         }
     }
     if context.spec.namespaces.uts == NsSource::New {

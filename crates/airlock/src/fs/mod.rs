@@ -40,6 +40,7 @@ pub(crate) struct Built {
     pub sources: Vec<OwnedFd>,
     /// `/proc/sys/kernel/ns_last_pid` of the new procfs, opened for writing before
     /// `/proc/sys` became read-only, when a network helper took a PID (see `child::netns`).
+    /// Taken and closed once the PID numbering is restored.
     pub last_pid: Option<OwnedFd>,
 }
 
