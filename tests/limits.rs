@@ -280,6 +280,50 @@ fn gc_removes_cgroups_of_killed_run() {
     assert!(left().is_empty(), "gc left {:?}", left());
 }
 
+/// Takes a copy of init's channel with pidfd_getfd, sends `MESSAGE` on it, and prints the
+/// reply and whether it carried a descriptor, or "no reply" when MESSAGE needs none.
+const TAKE_INIT_CHANNEL: &str = r#"
+import array, ctypes, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = libc.syscall(434, 1, 0)
+target = next(int(fd) for fd in os.listdir("/proc/1/fd") if os.readlink("/proc/1/fd/" + fd).startswith("socket:"))
+fd = libc.syscall(438, pidfd, target, 0)
+if fd < 0:
+    sys.exit("pidfd_getfd failed: " + os.strerror(ctypes.get_errno()))
+channel = socket.socket(fileno=fd)
+channel.send(sys.argv[1].encode())
+if sys.argv[1] == '"Alone"':
+    message, ancillary, _, _ = channel.recvmsg(4096, socket.CMSG_SPACE(16))
+    print(message.decode(), "with a descriptor" if ancillary else "without a descriptor")
+else:
+    print("no reply")
+"#;
+
+#[test]
+fn payload_with_init_channel_cannot_leave_limits() {
+    // A payload that may act on init (CAP_KILL, no Landlock) can copy init's channel.
+    // Asking for the files to leave the cgroups gets none, and it stays inside.
+    let unconfined = ["--landlock", "off", "--cap-add", "KILL", "--pids", "20", "--memory", "64M", "--"];
+    let mut args = vec!["run"];
+    args.extend(unconfined);
+    args.extend(["sh", "-c", "python3 -c \"$0\" '\"Alone\"' && grep :pids: /proc/self/cgroup", TAKE_INIT_CHANNEL]);
+    let out = run(As::Root, &args);
+    out.expect_success();
+    let lines = out.stdout_lines();
+    assert_eq!(lines.first(), Some(&"\"StayInCgroups\" without a descriptor"), "{}", out.stderr);
+    assert!(lines.get(1).is_some_and(|line| line.ends_with(":pids:/")), "the payload left its cgroup: {}", out.stdout);
+
+    // A false status on that channel does not leave airlock waiting for good (this panics
+    // after 15 seconds).
+    let mut args = vec!["run"];
+    args.extend(unconfined);
+    args.extend(["sh", "-c", "python3 -c \"$0\" '{\"Exited\":{\"exited\":0}}'; sleep 0.2; exit 3", TAKE_INIT_CHANNEL]);
+    let mut command = airlock(As::Root, &args);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    wait_with_limit(&mut child, Duration::from_secs(15));
+}
+
 #[test]
 fn payload_finds_no_cgroup_file_in_init() {
     // With CAP_KILL and no Landlock the payload may read init's descriptors. None of them

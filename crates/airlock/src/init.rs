@@ -119,6 +119,7 @@ fn leave_cgroups_now(channel: &crate::launch::channel::Channel) {
     if channel.send(&ToSupervisor::Alone).is_err() {
         return;
     }
+    // Anything but a file, `StayInCgroups` included, ends the loop.
     while let Ok(Some((ToSandbox::LeaveCgroup { last, .. }, Some(file)))) = channel.recv_with_fd::<ToSandbox>() {
         let _ = rustix::io::write(&file, b"0");
         if last {

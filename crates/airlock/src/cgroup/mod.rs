@@ -255,6 +255,18 @@ impl Cgroups {
         files
     }
 
+    /// Tells whether the process `pid` (in the host's PID namespace) is the only one in every
+    /// group.
+    pub(crate) fn hold_only(&self, pid: i32) -> bool {
+        self.groups.iter().all(|group| {
+            let Ok(procs) = std::fs::read_to_string(group.dir.join("cgroup.procs")) else {
+                return false;
+            };
+            let mut listed = procs.split_whitespace();
+            listed.next() == Some(pid.to_string().as_str()) && listed.next().is_none()
+        })
+    }
+
     /// Removes the groups if no process is left in any; returns whether it did.
     pub(crate) fn remove_if_empty(&mut self) -> bool {
         let removed = self.groups.iter().rev().take_while(|group| std::fs::remove_dir(&group.dir).is_ok()).count();

@@ -41,6 +41,9 @@ pub enum ToSandbox {
     /// The files reach init only now, when no other process of the sandbox is left that
     /// could use them to leave its cgroups.
     LeaveCgroup { tasks: std::path::PathBuf, last: bool },
+    /// The reply to `Alone` when the sandbox's cgroups still hold another process: the
+    /// message may not come from init, so no file is sent, and init stays.
+    StayInCgroups,
     /// The sandbox's cgroups are ready (sent after `Continue` and any `JoinCgroup`, when
     /// the supervisor makes or joins cgroups while the sandbox does its own setup).
     InCgroups,

@@ -118,8 +118,11 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
 
     let limit = limit_reached(&sandbox, status, timer.fired);
     if let Some(mut cgroups) = sandbox.cgroups.take() {
-        // If init could not leave them, they are empty only once it has exited.
+        // If init could not leave them, they are empty only once it has exited. Init may
+        // still wait for its files (the status may not have come from init), so the channel
+        // is shut first: init then goes on to its exit.
         if !cgroups.remove_if_empty() {
+            let _ = rustix::net::shutdown(&sandbox.channel, rustix::net::Shutdown::Both);
             let _ = reap(&sandbox);
             cgroups.remove();
         }
@@ -132,7 +135,17 @@ pub(crate) fn wait(mut sandbox: Sandbox) -> Result<Outcome, Error> {
 
 /// Sends init the files it leaves the cgroups through. A failure is only logged: the
 /// cgroups then stay busy until init's exit, which the removal waits for.
+///
+/// A process of the sandbox that got hold of init's channel could send `Alone` too, to
+/// get the files and leave its limits. So the files go only when init is the last process
+/// in the sandbox's cgroups, which no process of the sandbox can leave without them.
 fn send_leave_files(sandbox: &Sandbox) {
+    let alone = sandbox.cgroups.as_ref().is_some_and(|cgroups| cgroups.hold_only(sandbox.pid));
+    if !alone {
+        tracing::debug!("a request for the files to leave the cgroups while other processes are in them");
+        let _ = sandbox.channel.send(&super::channel::ToSandbox::StayInCgroups);
+        return;
+    }
     let count = sandbox.leave_files.len();
     for (index, (tasks, file)) in sandbox.leave_files.iter().enumerate() {
         let message = super::channel::ToSandbox::LeaveCgroup { tasks: tasks.clone(), last: index + 1 == count };
