@@ -256,6 +256,23 @@ fn exec_respects_a_reached_process_limit() {
     out.expect_code(125);
     assert!(out.stderr.contains("its process limit (2) is reached"), "{}", out.stderr);
     state.run(["stop", "full"]).expect_success();
+
+    // Room for one more: of eight execs at once, at most one runs.
+    state.run(["create", "room", "--pids", "3", "--", "sleep", "1000"]).expect_success();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut command = state.command(["exec", "room", "--", "sleep", "1"]);
+            command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|child| finish(child, COMMAND_LIMIT)).collect();
+    let ran = outs.iter().filter(|out| out.code == Some(0)).count();
+    assert!(ran <= 1, "{ran} execs ran under a limit that leaves room for one");
+    for out in outs.iter().filter(|out| out.code != Some(0)) {
+        assert!(out.stderr.contains("its process limit (3) is reached"), "{}", out.stderr);
+    }
+    state.run(["stop", "room"]).expect_success();
 }
 
 #[test]

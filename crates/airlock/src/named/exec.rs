@@ -97,7 +97,7 @@ pub fn exec(state: &StateDir, name: &str, options: &ExecOptions) -> Result<ExitS
             if !matches!(rustix::io::read(&go_read, &mut byte), Ok(1)) {
                 crate::child::exit_now(125);
             }
-            if let Err(message) = cgroups.join_v1() {
+            if let Err(message) = cgroups.join_v1().and_then(|()| cgroups.check_limit()) {
                 let _ = rustix::io::write(&report_write, format!("125:{message}").as_bytes());
                 crate::child::exit_now(125);
             }
@@ -192,7 +192,6 @@ fn join(pidfd: &OwnedFd, pid: i32, spec: &crate::spec::Spec, only: Option<&[Name
     Ok(())
 }
 
-/// Sets up and executes the process; returns only on failure, with its exit code and message.
 /// Fails when the cgroup `dir` has a process limit that is reached already: moving a
 /// process into a cgroup ignores the limit, which would let `exec` exceed it.
 fn check_room_for_one_more(dir: &Path) -> Result<(), Error> {
@@ -213,6 +212,9 @@ fn check_room_for_one_more(dir: &Path) -> Result<(), Error> {
 struct CgroupFiles {
     v1_tasks: Vec<(PathBuf, OwnedFd)>,
     v2_procs: Vec<(PathBuf, OwnedFd)>,
+    /// `pids.current` of the group with a process limit, and that limit: read again once
+    /// the process is in, since several execs at once all pass the check before.
+    pids: Option<(OwnedFd, u64)>,
 }
 
 impl CgroupFiles {
@@ -220,9 +222,14 @@ impl CgroupFiles {
         let open = |path: &Path| {
             rustix::fs::open(path, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
         };
-        let mut files = CgroupFiles { v1_tasks: Vec::new(), v2_procs: Vec::new() };
+        let mut files = CgroupFiles { v1_tasks: Vec::new(), v2_procs: Vec::new(), pids: None };
         for dir in dirs {
             check_room_for_one_more(dir)?;
+            let max = std::fs::read_to_string(dir.join("pids.max")).ok().and_then(|text| text.trim().parse::<u64>().ok());
+            let current = rustix::fs::open(dir.join("pids.current"), rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty());
+            if let (Some(max), Ok(current)) = (max, current) {
+                files.pids = Some((current, max));
+            }
             let tasks = dir.join("tasks");
             if let Ok(fd) = open(&tasks) {
                 files.v1_tasks.push((dir.clone(), fd));
@@ -244,6 +251,20 @@ impl CgroupFiles {
         Ok(())
     }
 
+    /// Fails when the process limit is exceeded now that this process counts too.
+    fn check_limit(&self) -> Result<(), String> {
+        let Some((current, max)) = &self.pids else {
+            return Ok(());
+        };
+        let mut text = [0u8; 32];
+        let read = rustix::io::pread(current, &mut text, 0).unwrap_or(0);
+        let count = std::str::from_utf8(&text[..read]).ok().and_then(|text| text.trim().parse::<u64>().ok());
+        match count {
+            Some(count) if count > *max => Err(format!("cannot run another process in the sandbox: its process limit ({max}) is reached")),
+            _ => Ok(()),
+        }
+    }
+
     /// Moves the process `pid` into the v2 cgroup.
     fn attach_v2(&self, pid: i32) -> Result<(), Error> {
         for (dir, procs) in &self.v2_procs {
@@ -254,6 +275,7 @@ impl CgroupFiles {
     }
 }
 
+/// Sets up and executes the process; returns only on failure, with its exit code and message.
 fn run_process(
     spec: &crate::spec::Spec,
     ids: &crate::spec::validate::ResolvedIds,
