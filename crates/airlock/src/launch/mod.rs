@@ -241,10 +241,7 @@ fn hand_over(
     if !ids.uid_map.is_empty() {
         idmap::write(sandbox.pid, ids)?;
     }
-    sandbox
-        .channel
-        .send(&ToSandbox::Continue)
-        .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+    sandbox.tell(&ToSandbox::Continue, None)?;
     // Creating cgroups and moving a process between them (which waits for the kernel's RCU
     // grace period) are done while the sandbox builds its mounts.
     if let Some(plan) = cgroup_plan {
@@ -253,41 +250,26 @@ fn hand_over(
     if let Some(cgroups) = sandbox.cgroups.as_ref().filter(|cgroups| cgroups.needs_attach(in_v2_cgroup)) {
         cgroups.attach_v2(sandbox.pid, in_v2_cgroup)?;
         for (tasks, file) in cgroups.v1_tasks()? {
-            sandbox
-                .channel
-                .send_with_fd(&ToSandbox::JoinCgroup { tasks }, Some(file.as_fd()))
-                .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+            sandbox.tell(&ToSandbox::JoinCgroup { tasks }, Some(file.as_fd()))?;
         }
         // With --as-pid-1 there is no init to leave them: the payload's exit empties them.
         sandbox.leave_files = if sandbox.as_pid_1 { Vec::new() } else { cgroups.v1_own_tasks() };
         if !sandbox.leave_files.is_empty() {
-            sandbox
-                .channel
-                .send(&ToSandbox::LeaveCgroupsAtEnd)
-                .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+            sandbox.tell(&ToSandbox::LeaveCgroupsAtEnd, None)?;
         }
-        sandbox
-            .channel
-            .send(&ToSandbox::InCgroups)
-            .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+        sandbox.tell(&ToSandbox::InCgroups, None)?;
     }
     if loopback_outside {
         let up = crate::net::loopback::bring_up_in(sandbox.pidfd.as_fd());
         if let Err(error) = &up {
             tracing::debug!(%error, "cannot bring up the sandbox's lo from outside; the sandbox brings it up itself");
         }
-        sandbox
-            .channel
-            .send(&ToSandbox::Loopback { up: up.is_ok() })
-            .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+        sandbox.tell(&ToSandbox::Loopback { up: up.is_ok() }, None)?;
     }
     // The veth pair or pasta, likewise while the sandbox builds its mounts.
     sandbox.network = network.attach(sandbox.pid)?;
     if sandbox.network.is_some() {
-        sandbox
-            .channel
-            .send(&ToSandbox::NetworkReady)
-            .map_err(|error| Error::io("cannot reach the sandbox", error))?;
+        sandbox.tell(&ToSandbox::NetworkReady, None)?;
     }
 
     loop {
@@ -327,6 +309,27 @@ fn hand_over(
 }
 
 impl Sandbox {
+    /// Sends `message` during the setup. A sandbox whose setup failed has ended, so the
+    /// send fails; the reason it reported is then returned in place of the broken channel.
+    fn tell(&self, message: &ToSandbox, fd: Option<std::os::fd::BorrowedFd<'_>>) -> Result<(), Error> {
+        let Err(error) = self.channel.send_with_fd(message, fd) else {
+            return Ok(());
+        };
+        // Only a closed channel means the sandbox has ended; otherwise a read could block.
+        let closed = matches!(error.raw_os_error(), Some(libc::EPIPE) | Some(libc::ECONNRESET));
+        if !closed {
+            return Err(Error::io("cannot reach the sandbox", error));
+        }
+        loop {
+            match self.channel.recv_with_fd::<ToSupervisor>() {
+                Ok(Some((ToSupervisor::SetupFailed { step, message }, _))) => return Err(Error::Setup { step, message }),
+                Ok(Some((ToSupervisor::ExecFailed { code, message }, _))) => return Err(Error::Exec { code, message }),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return Err(Error::io("cannot reach the sandbox", error)),
+            }
+        }
+    }
+
     /// Ends the sandbox at once and reaps its first process.
     pub(crate) fn kill_and_reap(&mut self) {
         let _ = rustix::process::pidfd_send_signal(&self.pidfd, rustix::process::Signal::KILL);
