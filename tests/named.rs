@@ -276,6 +276,18 @@ fn exec_respects_a_reached_process_limit() {
 }
 
 #[test]
+fn force_removal_while_the_payload_ends() {
+    // The payload ends around the moment of `rm --force`, at a different point each round.
+    let state = State::new(As::Root);
+    for round in 0..20u64 {
+        state.run(["create", "brief", "--", "sleep", "0.05"]).expect_success();
+        std::thread::sleep(Duration::from_millis(round * 5));
+        let out = state.run(["rm", "--force", "brief"]);
+        assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
+    }
+}
+
+#[test]
 fn killed_supervisor_reclaimed_by_rm() {
     let state = State::new(As::Root);
     state.run(["create", "doomed", "--pids", "50", "--", "sleep", "1000"]).expect_success();

@@ -233,7 +233,15 @@ pub fn remove(state: &StateDir, name: &str, force: bool) -> Result<(), NamedErro
             return Err(NamedError::Running(name.to_string()));
         }
         if record.verify_running().is_ok() {
-            stop(state, name, libc::SIGKILL, Duration::from_secs(0))?;
+            match stop(state, name, libc::SIGKILL, Duration::from_secs(0)) {
+                // It ended by itself just now: let its supervisor record that first.
+                Err(NamedError::NotRunning(_)) => {
+                    wait_for_supervisor(state, name, Duration::from_secs(10))?;
+                }
+                result => {
+                    result?;
+                }
+            }
         } else if let Some(supervisor) = record.supervisor.filter(ProcessRef::is_alive) {
             // Still starting: stop its supervisor, which takes the sandbox down with it.
             if supervisor.runs_airlock() {
