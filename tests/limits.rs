@@ -48,23 +48,25 @@ struct Delegated {
     relative: String,
 }
 
+/// This process's cgroup in the v1 hierarchy of `controller`, from /proc/self/cgroup.
+fn own_cgroup(controller: &str) -> Option<String> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    own.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
+        list.split(',').any(|name| name == controller).then(|| path.to_string())
+    })
+}
+
 impl Delegated {
     fn new(tag: &str) -> Delegated {
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let relative_of = |controller: &str| {
-            own.lines().find_map(|line| {
-                let mut fields = line.splitn(3, ':');
-                let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
-                list.split(',').any(|name| name == controller).then(|| path.to_string())
-            })
-        };
         // The same relative path must exist in every hierarchy the test uses, so it is made
         // below the root of each.
         let relative = format!("airlock-delegated-{}-{tag}", std::process::id());
         let (uid, gid) = test_user_ids();
         let mut dirs = Vec::new();
         for controller in ["memory", "pids", "cpu"] {
-            assert!(relative_of(controller).is_some(), "no {controller} hierarchy");
+            assert!(own_cgroup(controller).is_some(), "no {controller} hierarchy");
             let dir = Path::new("/sys/fs/cgroup").join(controller).join(&relative);
             std::fs::create_dir(&dir).unwrap();
             for entry in std::fs::read_dir(&dir).unwrap().flatten() {
@@ -250,16 +252,11 @@ fn gc_removes_cgroups_of_killed_run() {
         .spawn()
         .unwrap();
     let prefix = format!("airlock-{}-", child.id());
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     let left = || -> Vec<PathBuf> {
         let mut found = Vec::new();
-        for line in own.lines() {
-            let mut fields = line.splitn(3, ':');
-            let (Some(_), Some(list), Some(path)) = (fields.next(), fields.next(), fields.next()) else { continue };
-            if list != "pids" && list != "cpu" {
-                continue;
-            }
-            let parent = Path::new("/sys/fs/cgroup").join(list).join(path.trim_start_matches('/'));
+        for controller in ["pids", "cpu"] {
+            let own = own_cgroup(controller).unwrap();
+            let parent = Path::new("/sys/fs/cgroup").join(controller).join(own.trim_start_matches('/'));
             for entry in std::fs::read_dir(parent).unwrap().flatten() {
                 if entry.file_name().to_string_lossy().starts_with(&prefix) {
                     found.push(entry.path());

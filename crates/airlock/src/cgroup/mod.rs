@@ -151,10 +151,7 @@ impl Cgroups {
         if !limits.needs_cgroup() {
             return Ok(None);
         }
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| CgroupError::io("read", Path::new("/proc/self/mountinfo"), e))?;
-        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| CgroupError::io("read", Path::new("/proc/self/cgroup"), e))?;
-        let hierarchies = hierarchy::discover(&mountinfo, &own);
-        let groups = plan(&hierarchies, limits)?;
+        let groups = plan(&own_hierarchies()?, limits)?;
         Ok(Some(Plan { groups, limits: limits.clone() }))
     }
 
@@ -225,8 +222,8 @@ impl Cgroups {
         let mut files = Vec::new();
         for group in self.groups.iter().filter(|group| !group.v2) {
             let path = group.dir.join("tasks");
-            let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| CgroupError::io("open", &path, e))?;
-            files.push((path, OwnedFd::from(file)));
+            let file = open_for_writing(&path).map_err(|e| CgroupError::io("open", &path, e))?;
+            files.push((path, file));
         }
         Ok(files)
     }
@@ -244,8 +241,8 @@ impl Cgroups {
         let mut files = Vec::new();
         for group in &self.groups {
             let path = group.own.join("tasks");
-            match std::fs::OpenOptions::new().write(true).open(&path) {
-                Ok(file) => files.push((path, OwnedFd::from(file))),
+            match open_for_writing(&path) {
+                Ok(file) => files.push((path, file)),
                 Err(error) => {
                     tracing::debug!(path = %path.display(), %error, "init cannot leave the cgroups; waiting for its exit instead");
                     return Vec::new();
@@ -512,13 +509,22 @@ pub(crate) fn group_name() -> String {
 /// hierarchy, where they go without `--cgroup-parent`; returns how many. The cgroups in
 /// another parent are removed by the next run that uses it.
 pub fn collect_all_garbage() -> usize {
-    let (Ok(mountinfo), Ok(own)) = (std::fs::read_to_string("/proc/self/mountinfo"), std::fs::read_to_string("/proc/self/cgroup")) else {
+    let Ok(hierarchies) = own_hierarchies() else {
         return 0;
     };
-    hierarchy::discover(&mountinfo, &own)
-        .iter()
-        .map(|hierarchy| collect_garbage(&hierarchy.mount.join(&hierarchy.own)))
-        .sum()
+    hierarchies.iter().map(|hierarchy| collect_garbage(&hierarchy.mount.join(&hierarchy.own))).sum()
+}
+
+/// Finds the cgroup hierarchies mounted here, each with this process's cgroup in it.
+fn own_hierarchies() -> Result<Vec<Hierarchy>, CgroupError> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| CgroupError::io("read", Path::new("/proc/self/mountinfo"), e))?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| CgroupError::io("read", Path::new("/proc/self/cgroup"), e))?;
+    Ok(hierarchy::discover(&mountinfo, &own))
+}
+
+/// Opens a cgroup control file such as `tasks` for writing, closed on exec.
+pub(crate) fn open_for_writing(path: &Path) -> io::Result<OwnedFd> {
+    Ok(OwnedFd::from(std::fs::OpenOptions::new().write(true).open(path)?))
 }
 
 /// Removes the cgroups in `parent` that supervisors which are gone left behind; returns

@@ -91,7 +91,7 @@ pub struct Sandbox {
     status: Option<StatusWriter>,
     as_pid_1: bool,
     /// The files through which init leaves the cgroups before it reports the payload's
-    /// status (see `Cgroups::v1_own_tasks`); sent when init asks, at the end.
+    /// status (see `Cgroups::v1_own_tasks`); sent when init requests them, at the end.
     leave_files: Vec<(std::path::PathBuf, OwnedFd)>,
     applied: Option<crate::security::Applied>,
     cgroups: Option<crate::cgroup::Cgroups>,
@@ -242,8 +242,7 @@ fn hand_over(
         idmap::write(sandbox.pid, ids)?;
     }
     sandbox.tell(&ToSandbox::Continue, None)?;
-    // Creating cgroups and moving a process between them (which waits for the kernel's RCU
-    // grace period) are done while the sandbox builds its mounts.
+    // The cgroups are created while the sandbox builds its mounts; it joins them itself.
     if let Some(plan) = cgroup_plan {
         sandbox.cgroups = Some(plan.create()?);
     }
@@ -288,8 +287,6 @@ fn hand_over(
                 tracing::debug!(pid, "payload started");
                 break;
             }
-            Some((ToSupervisor::SetupFailed { step, message }, _)) => return Err(Error::Setup { step, message }),
-            Some((ToSupervisor::ExecFailed { code, message }, _)) => return Err(Error::Exec { code, message }),
             // With --as-pid-1 the payload's exec closes the channel: that is the start.
             None if sandbox.as_pid_1 => break,
             None => {
@@ -298,7 +295,10 @@ fn hand_over(
                     message: "the sandbox ended during its setup without saying why".into(),
                 })
             }
-            Some((other, _)) => tracing::debug!(?other, "unexpected message during setup"),
+            Some((other, _)) => match setup_failure(other) {
+                Ok(failure) => return Err(failure),
+                Err(other) => tracing::debug!(?other, "unexpected message during setup"),
+            },
         }
     }
     if let Some(status) = &mut sandbox.status {
@@ -308,6 +308,16 @@ fn hand_over(
     Ok(())
 }
 
+/// Turns a `SetupFailed` or `ExecFailed` report into the error that launch returns; any
+/// other report comes back unchanged.
+fn setup_failure(report: ToSupervisor) -> Result<Error, ToSupervisor> {
+    match report {
+        ToSupervisor::ExecFailed { code, message } => Ok(Error::Exec { code, message }),
+        ToSupervisor::SetupFailed { step, message } => Ok(Error::Setup { step, message }),
+        other => Err(other),
+    }
+}
+
 impl Sandbox {
     /// Sends `message` during the setup. A sandbox whose setup failed has ended, so the
     /// send fails; the reason it reported is then returned in place of the broken channel.
@@ -315,16 +325,18 @@ impl Sandbox {
         let Err(error) = self.channel.send_with_fd(message, fd) else {
             return Ok(());
         };
-        // Only a closed channel means the sandbox has ended; otherwise a read could block.
+        // Only a closed channel means that the sandbox has ended. Otherwise a read could block.
         let closed = matches!(error.raw_os_error(), Some(libc::EPIPE) | Some(libc::ECONNRESET));
         if !closed {
             return Err(Error::io("cannot reach the sandbox", error));
         }
         loop {
             match self.channel.recv_with_fd::<ToSupervisor>() {
-                Ok(Some((ToSupervisor::SetupFailed { step, message }, _))) => return Err(Error::Setup { step, message }),
-                Ok(Some((ToSupervisor::ExecFailed { code, message }, _))) => return Err(Error::Exec { code, message }),
-                Ok(Some(_)) => continue,
+                Ok(Some((report, _))) => {
+                    if let Ok(failure) = setup_failure(report) {
+                        return Err(failure);
+                    }
+                }
                 Ok(None) | Err(_) => return Err(Error::io("cannot reach the sandbox", error)),
             }
         }

@@ -1,7 +1,7 @@
 //! The supervisor's wait loop: forward signals, relay the terminal, collect the payload's
 //! status, and reap the sandbox.
 
-use super::channel::{ExitStatus, ToSupervisor};
+use super::channel::{ExitStatus, ToSandbox, ToSupervisor};
 use super::{Limit, Outcome, Sandbox};
 use std::time::{Duration, Instant};
 use crate::error::Error;
@@ -143,12 +143,12 @@ fn send_leave_files(sandbox: &Sandbox) {
     let alone = sandbox.cgroups.as_ref().is_some_and(|cgroups| cgroups.hold_only(sandbox.pid));
     if !alone {
         tracing::debug!("a request for the files to leave the cgroups while other processes are in them");
-        let _ = sandbox.channel.send(&super::channel::ToSandbox::StayInCgroups);
+        let _ = sandbox.channel.send(&ToSandbox::StayInCgroups);
         return;
     }
     let count = sandbox.leave_files.len();
     for (index, (tasks, file)) in sandbox.leave_files.iter().enumerate() {
-        let message = super::channel::ToSandbox::LeaveCgroup { tasks: tasks.clone(), last: index + 1 == count };
+        let message = ToSandbox::LeaveCgroup { tasks: tasks.clone(), last: index + 1 == count };
         if let Err(error) = sandbox.channel.send_with_fd(&message, Some(file.as_fd())) {
             tracing::debug!(%error, "cannot send init the files to leave its cgroups");
             return;

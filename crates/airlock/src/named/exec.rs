@@ -20,7 +20,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to run in a sandbox, and how.
 #[derive(Debug, Clone, Default)]
@@ -97,7 +97,7 @@ pub fn exec(state: &StateDir, name: &str, options: &ExecOptions) -> Result<ExitS
             if !matches!(rustix::io::read(&go_read, &mut byte), Ok(1)) {
                 crate::child::exit_now(125);
             }
-            if let Err(message) = cgroups.join_v1().and_then(|()| cgroups.check_limit()) {
+            if let Err(message) = cgroups.join_v1().and_then(|()| cgroups.check_limit(0)) {
                 let _ = rustix::io::write(&report_write, format!("125:{message}").as_bytes());
                 crate::child::exit_now(125);
             }
@@ -192,19 +192,6 @@ fn join(pidfd: &OwnedFd, pid: i32, spec: &crate::spec::Spec, only: Option<&[Name
     Ok(())
 }
 
-/// Fails when the cgroup `dir` has a process limit that is reached already: moving a
-/// process into a cgroup ignores the limit, which would let `exec` exceed it.
-fn check_room_for_one_more(dir: &Path) -> Result<(), Error> {
-    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok().and_then(|text| text.trim().parse::<u64>().ok());
-    match (read("pids.max"), read("pids.current")) {
-        (Some(max), Some(current)) if current >= max => Err(Error::io(
-            format!("cannot run another process in the sandbox: its process limit ({max}) is reached"),
-            std::io::Error::from_raw_os_error(libc::EAGAIN),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The sandbox's cgroup files that an exec'd process joins. On cgroup v1 the process moves
 /// itself by writing `0` to `tasks`, so it skips the global lock and its RCU grace period
 /// (see `Cgroups::v1_tasks`). v2 has no `tasks` file, so the process is moved through
@@ -212,33 +199,31 @@ fn check_room_for_one_more(dir: &Path) -> Result<(), Error> {
 struct CgroupFiles {
     v1_tasks: Vec<(PathBuf, OwnedFd)>,
     v2_procs: Vec<(PathBuf, OwnedFd)>,
-    /// `pids.current` of the group with a process limit, and that limit: read again once
-    /// the process is in, since several execs at once all pass the check before.
+    /// `pids.current` of the group with a process limit, and that limit. Moving a process
+    /// into a cgroup ignores the limit, so `exec` checks it before the move and again after
+    /// it, since several execs at once all pass the first check.
     pids: Option<(OwnedFd, u64)>,
 }
 
 impl CgroupFiles {
     fn open(dirs: &[PathBuf]) -> Result<CgroupFiles, Error> {
-        let open = |path: &Path| {
-            rustix::fs::open(path, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-        };
         let mut files = CgroupFiles { v1_tasks: Vec::new(), v2_procs: Vec::new(), pids: None };
         for dir in dirs {
-            check_room_for_one_more(dir)?;
             let max = std::fs::read_to_string(dir.join("pids.max")).ok().and_then(|text| text.trim().parse::<u64>().ok());
             let current = rustix::fs::open(dir.join("pids.current"), rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty());
             if let (Some(max), Ok(current)) = (max, current) {
                 files.pids = Some((current, max));
             }
-            let tasks = dir.join("tasks");
-            if let Ok(fd) = open(&tasks) {
+            if let Ok(fd) = crate::cgroup::open_for_writing(&dir.join("tasks")) {
                 files.v1_tasks.push((dir.clone(), fd));
                 continue;
             }
             let procs = dir.join("cgroup.procs");
-            let fd = open(&procs).map_err(|error| Error::io(format!("cannot open {}", procs.display()), error.into()))?;
+            let fd = crate::cgroup::open_for_writing(&procs).map_err(|error| Error::io(format!("cannot open {}", procs.display()), error))?;
             files.v2_procs.push((dir.clone(), fd));
         }
+        // The process about to join counts too.
+        files.check_limit(1).map_err(|message| Error::io(message, std::io::Error::from_raw_os_error(libc::EAGAIN)))?;
         Ok(files)
     }
 
@@ -251,8 +236,9 @@ impl CgroupFiles {
         Ok(())
     }
 
-    /// Fails when the process limit is exceeded now that this process counts too.
-    fn check_limit(&self) -> Result<(), String> {
+    /// Fails when the processes in the group, plus `joining` processes not counted yet,
+    /// exceed the process limit.
+    fn check_limit(&self, joining: u64) -> Result<(), String> {
         let Some((current, max)) = &self.pids else {
             return Ok(());
         };
@@ -260,7 +246,7 @@ impl CgroupFiles {
         let read = rustix::io::pread(current, &mut text, 0).unwrap_or(0);
         let count = std::str::from_utf8(&text[..read]).ok().and_then(|text| text.trim().parse::<u64>().ok());
         match count {
-            Some(count) if count > *max => Err(format!("cannot run another process in the sandbox: its process limit ({max}) is reached")),
+            Some(count) if count + joining > *max => Err(format!("cannot run another process in the sandbox: its process limit ({max}) is reached")),
             _ => Ok(()),
         }
     }
