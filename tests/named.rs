@@ -248,7 +248,7 @@ fn exec_joins_the_sandbox_cgroups() {
 }
 
 #[test]
-fn exec_respects_a_reached_process_limit() {
+fn exec_respects_process_limit() {
     let state = State::new(As::Root);
     // Init and sleep: the limit of 2 is reached.
     state.run(["create", "full", "--pids", "2", "--", "sleep", "1000"]).expect_success();
@@ -276,7 +276,7 @@ fn exec_respects_a_reached_process_limit() {
 }
 
 #[test]
-fn force_removal_while_the_payload_ends() {
+fn force_removal_while_payload_ends() {
     // The payload ends around the moment of `rm --force`, at a different point each round.
     let state = State::new(As::Root);
     for round in 0..20u64 {

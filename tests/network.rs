@@ -272,8 +272,8 @@ connect udp 127.0.0.1 5353 retry
 
 #[test]
 fn sandbox_reaches_its_own_published_port() {
-    // The DNAT sends the connection back out of the bridge port it came in on, which takes
-    // hairpin mode on that port; the masquerade makes the reply return the same way.
+    // The DNAT sends the connection back out of the bridge port it came in on, so that port
+    // needs hairpin mode. The masquerade makes the reply return the same way.
     let out = network_script(
         As::Root,
         r#"

@@ -29,8 +29,8 @@ fn ip_addresses(link: &str) -> Vec<(String, String, u64)> {
     addresses
 }
 
-/// Returns the largest IPv4 segment the kernel lets `link` pass on, as it reports it. `ip`
-/// from Debian 12 does not print it.
+/// Returns the largest IPv4 packet the kernel lets `link` pass on in one piece, read over
+/// netlink because the `ip` of Debian 12 does not print it.
 fn ipv4_segment_bytes(netlink: &mut Netlink, link: &str) -> Option<u32> {
     let mut message = LinkMessage::default();
     message.attributes.push(LinkAttribute::IfName(link.to_owned()));
@@ -296,7 +296,7 @@ fn set_master_needs_existing_bridge() {
 }
 
 #[test]
-fn bridge_keeps_the_segment_size_of_a_smaller_port() {
+fn bridge_keeps_smaller_port_limit() {
     TestNetns::new().run(|| {
         let mut netlink = Netlink::open().unwrap();
         netlink.create_bridge("al-test").unwrap();
